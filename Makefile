@@ -1,0 +1,52 @@
+# gen3d: two entry points for a fresh machine.
+#   make demo   prepare the embedded synthetic collection -> train -> sample -> score -> render -> export
+#   make test   lint + the whole test suite
+# Both create .venv, install the pinned stack and (as root) the Debian packages Open3D needs.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.gen3d-installed
+DEB_STAMP := $(VENV)/.gen3d-debs
+DEBS := libusb-1.0-0 libgl1 libegl1 libgomp1 libvulkan1 mesa-vulkan-drivers xvfb xauth
+# CPU training speed: keep large activation buffers mapped (see README "Performance").
+export MALLOC_MMAP_MAX_ ?= 0
+export MALLOC_TRIM_THRESHOLD_ ?= 100000000000
+DEMO_OUT ?= runs/demo
+
+.PHONY: setup demo test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(DEB_STAMP): | $(BIN)/python
+	@bash scripts/install-system-deps.sh $(DEBS)
+	@touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[viz,dev]'
+	@touch $@
+
+setup: $(DEB_STAMP) $(STAMP)
+
+demo: setup
+	$(BIN)/gen3d demo --out $(DEMO_OUT)
+
+test: setup lint
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: setup
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info runs

@@ -1,0 +1,1 @@
+"""gen3d.datasets: adapters for mesh, point and voxel collections, preprocessing cache, synthetic collection."""
