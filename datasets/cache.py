@@ -1,0 +1,224 @@
+"""Reading a prepared shape cache (written by :func:`gen3d.datasets.prepare.prepare`, ``gen3d prepare``).
+
+Labels: ``label i <-> class_names[i]``, the sorted human class names of the cache's shapes. Model ids returned
+by the loaders are the records' keys ``<category>/<model_id>`` (unique across categories); :meth:`norm_params`
+and :meth:`denormalize` take them back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from gen3d.errors import UserInputError
+
+__all__ = ["ShapeCache"]
+
+_SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
+
+
+class ShapeCache:
+    """A prepared cache at ``path``. Raises :class:`UserInputError` when it is missing, incomplete or
+    corrupt."""
+
+    def __init__(self, path: str | os.PathLike):
+        from gen3d.datasets.prepare import CACHE_FORMAT
+
+        self.path = Path(path)
+        manifest = self.path / "manifest.json"
+        if not self.path.is_dir():
+            raise UserInputError(f"shape cache {self.path} does not exist; create it with `gen3d prepare`")
+        if not manifest.is_file():
+            raise UserInputError(
+                f"{self.path} is not a complete shape cache (no manifest.json): run `gen3d prepare ... --out "
+                f"{self.path}` (re-running an interrupted prepare finishes it)"
+            )
+        try:
+            self.manifest = json.loads(manifest.read_text(encoding="utf-8"))
+            fmt = self.manifest["format"]
+            self._shapes = list(self.manifest["shapes"])
+            self.params = dict(self.manifest["params"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise UserInputError(
+                f"{manifest} is corrupt ({e}); re-run `gen3d prepare` into a new folder"
+            ) from e
+        if fmt != CACHE_FORMAT:
+            raise UserInputError(
+                f"{manifest}: unsupported cache format {fmt!r} (this gen3d reads {CACHE_FORMAT})"
+            )
+        self.class_names: list[str] = sorted({s["name"] for s in self._shapes})
+        self.splits: list[str] = sorted(
+            {s["split"] for s in self._shapes}, key=lambda s: _SPLIT_ORDER.get(s, 9)
+        )
+        self._by_key = {s["key"]: s for s in self._shapes}
+        self._norm_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    # ---- description ----
+
+    def __len__(self) -> int:
+        return len(self._shapes)
+
+    def __repr__(self) -> str:
+        return f"ShapeCache({str(self.path)!r}, {len(self)} shapes, classes={self.class_names})"
+
+    @property
+    def n_points(self) -> int:
+        return int(self.params["n_points"])
+
+    @property
+    def resolutions(self) -> list[int]:
+        return [int(r) for r in self.params["voxels"]]
+
+    @property
+    def normalization(self) -> dict:
+        """``{"kind": "bbox"|..., "global": {"shift": [...], "scale": [...]} | None}``."""
+        return dict(self.manifest["normalization"])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def label_of(self, name_or_category: str) -> int:
+        for s in self._shapes:
+            if name_or_category in (s["name"], s["category"]):
+                return self.class_names.index(s["name"])
+        raise UserInputError(f"unknown category {name_or_category!r}; the cache holds {self.class_names}")
+
+    # ---- selection ----
+
+    def entries(self, split: str, categories=None, max_count: int | None = None) -> list[dict]:
+        """Manifest entries of ``split`` (optionally only ``categories``: names or ids; at most ``max_count``
+        per category, in model-id order)."""
+        if split not in self.splits:
+            raise UserInputError(f"split {split!r} not in cache {self.path}; it holds {self.splits}")
+        if isinstance(categories, str):
+            categories = [c for c in categories.split(",") if c]
+        rows = [s for s in self._shapes if s["split"] == split]
+        if categories is not None:
+            known = {s["name"] for s in self._shapes} | {s["category"] for s in self._shapes}
+            bad = [c for c in categories if c not in known]
+            if bad:
+                raise UserInputError(f"unknown categories {bad}; the cache holds {self.class_names}")
+            rows = [s for s in rows if s["name"] in categories or s["category"] in categories]
+        rows.sort(key=lambda s: (s["name"], s["model_id"]))
+        if max_count is not None:
+            kept, count = [], {}
+            for s in rows:
+                if count.get(s["name"], 0) < int(max_count):
+                    count[s["name"]] = count.get(s["name"], 0) + 1
+                    kept.append(s)
+            rows = kept
+        if not rows:
+            raise UserInputError(f"no shapes in split {split!r} of {self.path} for categories {categories}")
+        return rows
+
+    def _open(self, entry: dict):
+        path = self.path / entry["file"]
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise UserInputError(
+                f"cache file {path} is missing or corrupt ({e}); re-run `gen3d prepare`"
+            ) from e
+
+    # ---- normalisation ----
+
+    def _shape_norm(self, entry: dict, z=None) -> tuple[np.ndarray, np.ndarray]:
+        glob = self.manifest["normalization"].get("global")
+        if glob is not None:
+            return np.asarray(glob["shift"], dtype=np.float64), np.asarray(glob["scale"], dtype=np.float64)
+        key = entry["key"]
+        if key not in self._norm_cache:
+            if z is None:
+                with self._open(entry) as zz:
+                    self._norm_cache[key] = (zz["norm_shift"], zz["norm_scale"])
+            else:
+                self._norm_cache[key] = (z["norm_shift"], z["norm_scale"])
+        return self._norm_cache[key]
+
+    def norm_params(self, model_ids) -> list:
+        """:class:`gen3d.geometry.NormParams` of each shape key (``<category>/<model_id>``)."""
+        from gen3d.geometry import NormParams
+
+        out = []
+        for k in model_ids:
+            if k not in self._by_key:
+                raise UserInputError(
+                    f"unknown shape {k!r} (expected a key '<category>/<model_id>' of this cache)"
+                )
+            out.append(NormParams(*self._shape_norm(self._by_key[k])))
+        return out
+
+    def denormalize(self, points: np.ndarray, model_ids=None) -> np.ndarray:
+        """Normalised points (S,N,3) -> raw units. The ``global``/``none`` kinds need no ids; per-shape kinds
+        need one key per shape."""
+        pts = np.asarray(points)
+        kind = self.manifest["normalization"]["kind"]
+        if kind in ("global", "none"):
+            shift, scale = self._shape_norm({}) if kind == "global" else (np.zeros(3), np.ones(3))
+            return (pts * scale + shift).astype(pts.dtype, copy=False)
+        if model_ids is None or len(model_ids) != len(pts):
+            raise UserInputError(
+                f"the cache's {kind!r} normalisation is per shape: pass one model id per shape"
+            )
+        params = self.norm_params(model_ids)
+        return np.stack([p.invert(x) for p, x in zip(params, pts)]).astype(pts.dtype, copy=False)
+
+    # ---- loaders ----
+
+    def load_points(self, split: str, categories=None, max_count=None, n_points: int | None = None):
+        """-> ``points (S,N,3) float32`` normalised, ``labels (S,) int64``, ``model_ids`` (keys).
+
+        ``n_points`` (<= the cache's) keeps the first points of each shape, a uniform random subset since the
+        stored points are in random order."""
+        n = self.n_points if n_points is None else int(n_points)
+        if not 1 <= n <= self.n_points:
+            raise UserInputError(f"n_points must be in 1..{self.n_points} (what the cache holds), got {n}")
+        rows = self.entries(split, categories, max_count)
+        pts = np.empty((len(rows), n, 3), dtype=np.float32)
+        for i, e in enumerate(rows):
+            with self._open(e) as z:
+                shift, scale = self._shape_norm(e, z)
+                pts[i] = (z["points"][:n].astype(np.float64) - shift) / scale
+        labels = np.array([self.class_names.index(e["name"]) for e in rows], dtype=np.int64)
+        return pts, labels, [e["key"] for e in rows]
+
+    def load_normals(self, split: str, categories=None, max_count=None, n_points: int | None = None):
+        """-> ``normals (S,N,3) float32`` in the order of :meth:`load_points` (caches made with
+        ``--normals``)."""
+        if not self.params.get("normals"):
+            raise UserInputError(f"cache {self.path} was prepared without --normals")
+        n = self.n_points if n_points is None else int(n_points)
+        rows = self.entries(split, categories, max_count)
+        out = np.empty((len(rows), n, 3), dtype=np.float32)
+        for i, e in enumerate(rows):
+            with self._open(e) as z:
+                nrm = z["normals"][:n].astype(np.float64)
+                _, scale = self._shape_norm(e, z)
+                nrm = nrm / scale  # normals transform by the inverse scale, then renormalise
+                out[i] = nrm / np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def load_voxels(
+        self, split: str, resolution: int = 32, kind: str = "solid", categories=None, max_count=None
+    ):
+        """-> ``voxels (S,1,R,R,R) float32`` in {0,1}, ``labels (S,) int64``, ``model_ids`` (keys)."""
+        if kind not in ("solid", "surface"):
+            raise UserInputError(f"voxel kind must be 'solid' or 'surface', got {kind!r}")
+        r = int(resolution)
+        if r not in self.resolutions:
+            raise UserInputError(
+                f"cache {self.path} has no {r}^3 grids (it has {self.resolutions or 'none'}); "
+                f"prepare it with --voxels {r}"
+            )
+        rows = self.entries(split, categories, max_count)
+        vox = np.empty((len(rows), 1, r, r, r), dtype=np.float32)
+        for i, e in enumerate(rows):
+            with self._open(e) as z:
+                bits = np.unpackbits(z[f"{kind}_{r}"], count=r**3)
+            vox[i, 0] = bits.reshape(r, r, r)
+        labels = np.array([self.class_names.index(e["name"]) for e in rows], dtype=np.int64)
+        return vox, labels, [e["key"] for e in rows]

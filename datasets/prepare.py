@@ -1,0 +1,497 @@
+"""Preprocessing: a collection (see :func:`gen3d.datasets.open_dataset`) -> a shape cache on disk.
+
+Cache layout (``<out>``)::
+
+    params.json                     processing parameters; written first, checked on every run
+    shapes/<category>/<model>.npz   one file per usable shape (written atomically by the worker)
+    skipped/<category>/<model>.json one file per unusable shape, with the reason
+    report.json                     counts and the list of skipped shapes with reasons
+    manifest.json                   written last: its presence marks a complete cache (read by ShapeCache)
+
+Per-shape ``.npz`` keys: ``points`` (N,3) float32 in **raw** source units; ``normals`` (N,3) float32 (with
+``--normals``); ``norm_shift``/``norm_scale`` (3,) the shape's own normalisation (per-shape kinds only; the
+``global`` kind lives in the manifest); ``vox_shift``/``vox_scale`` (3,) the frame the grids were made in
+(``raw = grid_coords * vox_scale + vox_shift``); ``solid_<R>``/``surface_<R>`` bit-packed bool (R,R,R) grids
+over [-1,1]^3 of that frame; ``meta`` (JSON): source, sha1, fingerprint, parameter key.
+
+What each input kind gives:
+
+* meshes: ``points`` sampled area-uniformly on the surface (seeded per shape); grids by
+  :func:`gen3d.geometry.voxelize_surface` / :func:`~gen3d.geometry.voxelize_solid` of the mesh mapped into the
+  voxel frame. The normalisation is fitted to the vertices the faces use.
+* point files (pc15k, points): ``points`` = a seeded subset without replacement of the file's points (a file
+  with fewer points than requested is skipped, never padded with duplicates). Grids mark the cells that
+  contain at least one of **all** the file's points; ``solid`` additionally fills enclosed cavities, which
+  only happens when the marked shell is closed at that resolution (sparse clouds give ``solid`` ==
+  ``surface``). ``--normals`` is refused for point inputs (files carry no reliable normals).
+* voxel files: grids = the file's grid resampled to each requested R (block majority / nearest), ``solid``
+  with cavities filled and ``surface`` its one-cell shell; ``points`` (and normals) are sampled uniformly on
+  the grid's boundary cell faces at the file's own resolution, in the file's coordinates (binvox
+  translate/scale, or [-1,1]^3 for numpy grids); the voxel frame is the file's grid box.
+
+Voxel frame: the points' own normalisation when it is ``bbox`` or ``unit_sphere`` (both fit [-1,1]^3),
+otherwise (``none``, ``unit_cube``, ``global``) the per-shape ``bbox`` normalisation.
+
+Resuming and re-running: a shape is done when its ``.npz`` (or skip ``.json``) exists, carries the same
+parameter key and the source file's size and mtime are unchanged; only the rest is processed. A run whose
+shapes are all done and whose manifest lists the same shapes does nothing and says so. **Different parameters
+into the same ``<out>`` are an error** (``params.json`` differs): use another ``--out`` or delete the old
+cache. The selection (categories, splits, max count) may change between runs: the manifest then lists the new
+selection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from gen3d import __version__
+from gen3d.atomic import atomic_write_text, save_npz_atomic
+from gen3d.datasets import open_dataset
+from gen3d.datasets.records import ShapeRecord, stable_key_seed
+from gen3d.errors import UserInputError
+
+__all__ = ["CACHE_FORMAT", "PrepareParams", "PrepareResult", "prepare", "process_record", "shape_file"]
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = "gen3d-shape-cache/1"
+_VOXEL_FRAME_KINDS = ("bbox", "unit_sphere")  # normalisations that fit [-1,1]^3; others voxelise in bbox
+
+
+@dataclass(frozen=True)
+class PrepareParams:
+    """Processing parameters; any change needs a new cache. ``voxels``: resolutions (sorted, unique)."""
+
+    layout: str
+    root: str
+    n_points: int = 2048
+    normals: bool = False
+    voxels: tuple[int, ...] = ()
+    normalize: str = "bbox"
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["voxels"] = list(self.voxels)
+        return {"format": CACHE_FORMAT, **d}
+
+    @property
+    def key(self) -> str:
+        """Short hash of the parameters, stored in every per-shape file."""
+        return hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class PrepareResult:
+    """What a run did: ``processed`` shapes written now, ``reused`` found done, ``skipped`` (bad input, this
+    run or earlier), ``up_to_date`` when nothing needed doing."""
+
+    out: Path
+    total: int
+    processed: int
+    reused: int
+    skipped: int
+    up_to_date: bool
+    skip_reasons: dict = field(default_factory=dict)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def shape_file(out: Path, rec: ShapeRecord, skipped: bool = False) -> Path:
+    """Path of a record's per-shape file (``.npz``) or skip note (``.json``) inside cache ``out``."""
+    sub, ext = ("skipped", ".json") if skipped else ("shapes", ".npz")
+    return Path(out) / sub / _safe(rec.category) / (_safe(rec.model_id) + ext)
+
+
+def _fingerprint(path: Path) -> list[int]:
+    st = path.stat()
+    return [int(st.st_size), int(st.st_mtime_ns)]
+
+
+def _sha1(path: Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _pack(grid: np.ndarray) -> np.ndarray:
+    return np.packbits(np.asarray(grid, dtype=bool).reshape(-1))
+
+
+# ---- per-shape processing (runs in worker processes: top-level, picklable arguments only) ----
+
+
+def _mesh_shape(rec: ShapeRecord, p: PrepareParams, rng: np.random.Generator) -> dict:
+    from gen3d.geometry import (
+        check_mesh,
+        fit_normalization,
+        load_mesh,
+        sample_surface,
+        voxelize_solid,
+        voxelize_surface,
+    )
+
+    v, f = load_mesh(rec.path)
+    reason = check_mesh(v, f)
+    if reason:
+        raise _Skip(reason)
+    used = v[np.unique(f)]
+    out = {}
+    res = sample_surface(v, f, p.n_points, rng, with_normals=p.normals)
+    out["points"], out["normals"] = res if p.normals else (res, None)
+    norm = _fit_shape_norm(p.normalize, used)
+    vox = norm if p.normalize in _VOXEL_FRAME_KINDS else fit_normalization("bbox", used)
+    out["norm"], out["vox"] = norm, vox
+    vv = vox.apply(v)
+    for r in p.voxels:
+        out[f"surface_{r}"] = voxelize_surface(vv, f, r)
+        out[f"solid_{r}"] = voxelize_solid(vv, f, r)
+    return out
+
+
+def _fit_shape_norm(kind: str, pts: np.ndarray):
+    from gen3d.geometry import fit_normalization
+
+    if kind == "global":
+        return None  # fitted over the training split after all shapes are done
+    return fit_normalization(kind, pts)
+
+
+def _points_shape(rec: ShapeRecord, p: PrepareParams, rng: np.random.Generator) -> dict:
+    from gen3d.datasets.gridops import points_to_grid, solid_and_surface
+    from gen3d.datasets.pointfiles import read_points
+    from gen3d.geometry import fit_normalization
+
+    pts = read_points(rec.path)
+    if len(pts) == 0:
+        raise _Skip("empty")
+    if not np.isfinite(pts).all():
+        raise _Skip("nan/inf points")
+    if not (pts.max(axis=0) - pts.min(axis=0)).max() > 0:
+        raise _Skip("degenerate (all points coincide)")
+    if len(pts) < p.n_points:
+        raise _Skip(f"only {len(pts)} points (< {p.n_points} requested)")
+    out = {"points": pts[rng.choice(len(pts), p.n_points, replace=False)].astype(np.float32), "normals": None}
+    norm = _fit_shape_norm(p.normalize, pts)
+    vox = norm if p.normalize in _VOXEL_FRAME_KINDS else fit_normalization("bbox", pts)
+    out["norm"], out["vox"] = norm, vox
+    pv = vox.apply(pts)
+    for r in p.voxels:
+        out[f"solid_{r}"], out[f"surface_{r}"] = solid_and_surface(points_to_grid(pv, r))
+    return out
+
+
+def _voxel_shape(rec: ShapeRecord, p: PrepareParams, rng: np.random.Generator) -> dict:
+    from gen3d.datasets.gridops import grid_surface_points, resample_grid, solid_and_surface
+    from gen3d.datasets.voxelfiles import read_voxels
+    from gen3d.geometry import NormParams
+
+    g = read_voxels(rec.path, rec.index)
+    if not g.occupancy.any():
+        raise _Skip("empty grid")
+    r0 = g.occupancy.shape[0]
+    res = grid_surface_points(g.occupancy, p.n_points, rng, g.origin, g.spacing, with_normals=p.normals)
+    out = {}
+    out["points"], out["normals"] = res if p.normals else (res, None)
+    half = g.spacing * r0 / 2.0  # the grid box in the file's coordinates is the voxel frame
+    out["vox"] = NormParams(np.asarray(g.origin) + half, np.full(3, half))
+    out["norm"] = _fit_shape_norm(p.normalize, out["points"])
+    for r in p.voxels:
+        out[f"solid_{r}"], out[f"surface_{r}"] = solid_and_surface(resample_grid(g.occupancy, r))
+    return out
+
+
+class _Skip(Exception):
+    """Unusable input: the message is the reason written to the report."""
+
+
+_BY_KIND = {"mesh": _mesh_shape, "points": _points_shape, "voxels": _voxel_shape}
+
+
+def process_record(task: tuple[ShapeRecord, str, PrepareParams]) -> dict:
+    """Process one shape and write its per-shape file (or skip note). Never raises for bad input.
+
+    Returns ``{"key", "status": "ok"|"skipped", "reason", "sha1"}``.
+    """
+    rec, out, p = task
+    out = Path(out)
+    info = {"key": rec.key, "status": "ok", "reason": None, "sha1": None}
+    try:
+        fp = _fingerprint(rec.path)
+        meta = {
+            "params_key": p.key,
+            "source": str(rec.path),
+            "fingerprint": fp,
+            "category": rec.category,
+            "model_id": rec.model_id,
+            "index": rec.index,
+        }
+        rng = np.random.default_rng(stable_key_seed(p.seed, rec.category, rec.model_id))
+        data = _BY_KIND[rec.kind](rec, p, rng)
+        pts = data["points"]
+        if not np.isfinite(pts).all():
+            raise _Skip("nan/inf in sampled points")
+        meta["sha1"] = info["sha1"] = _sha1(rec.path)
+        arrays = {"points": np.asarray(pts, dtype=np.float32), "meta": np.array(json.dumps(meta))}
+        if data.get("normals") is not None:
+            arrays["normals"] = np.asarray(data["normals"], dtype=np.float32)
+        if data.get("norm") is not None:
+            arrays["norm_shift"], arrays["norm_scale"] = data["norm"].shift, data["norm"].scale
+        arrays["vox_shift"], arrays["vox_scale"] = data["vox"].shift, data["vox"].scale
+        for r in p.voxels:
+            for kind in ("solid", "surface"):
+                arrays[f"{kind}_{r}"] = _pack(data[f"{kind}_{r}"])
+        save_npz_atomic(shape_file(out, rec), compressed=True, **arrays)
+        return info
+    except Exception as e:  # bad input of any kind becomes a reported skip, never a stopped run
+        reason = str(e) if isinstance(e, _Skip) else f"{type(e).__name__}: {e}"
+        note = {
+            "params_key": p.key,
+            "source": str(rec.path),
+            "reason": reason,
+            "fingerprint": _fingerprint(rec.path) if rec.path.exists() else None,
+        }
+        atomic_write_text(shape_file(out, rec, skipped=True), json.dumps(note))
+        info.update(status="skipped", reason=reason)
+        return info
+
+
+# ---- the run ----
+
+
+def _done_status(rec: ShapeRecord, out: Path, p: PrepareParams) -> dict | None:
+    """The stored result for ``rec`` if it is up to date, else None."""
+    try:
+        fp = _fingerprint(rec.path)
+    except OSError:
+        fp = None
+    npz = shape_file(out, rec)
+    if npz.is_file():
+        try:
+            with np.load(npz, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+            if meta.get("params_key") == p.key and meta.get("fingerprint") == fp:
+                return {"key": rec.key, "status": "ok", "reason": None, "sha1": meta.get("sha1")}
+        except Exception:  # unreadable leftover: redo the shape
+            pass
+    note = shape_file(out, rec, skipped=True)
+    if note.is_file():
+        try:
+            d = json.loads(note.read_text())
+            if d.get("params_key") == p.key and d.get("fingerprint") == fp:
+                return {"key": rec.key, "status": "skipped", "reason": d.get("reason"), "sha1": None}
+        except (OSError, ValueError):
+            pass
+    return None
+
+
+def _check_params(out: Path, p: PrepareParams) -> None:
+    path = out / "params.json"
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            old = None
+        new = p.to_dict()
+        if old != new:
+            diff = sorted(k for k in set(new) | set(old or {}) if (old or {}).get(k) != new.get(k))
+            detail = ", ".join(f"{k}: {(old or {}).get(k)!r} -> {new.get(k)!r}" for k in diff)
+            raise UserInputError(
+                f"{out} holds a cache prepared with different parameters ({detail}); "
+                "use another --out or delete that folder"
+            )
+    else:
+        atomic_write_text(path, json.dumps(p.to_dict(), indent=2))
+
+
+def _run_tasks(tasks: list, workers: int, progress: bool) -> list[dict]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(tasks), disable=not progress, desc="prepare", unit="shape")
+    results = []
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for t in tasks:
+                results.append(process_record(t))
+                bar.update(1)
+        else:
+            # spawn: safe with threads (torch) in the parent and identical on every OS
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
+                chunk = max(1, min(16, len(tasks) // (4 * workers)))
+                for r in ex.map(process_record, tasks, chunksize=chunk):
+                    results.append(r)
+                    bar.update(1)
+    finally:
+        bar.close()
+    return results
+
+
+def _fit_global(out: Path, records: list[ShapeRecord], status: dict):
+    from gen3d.geometry import fit_global_normalization
+
+    train = [r for r in records if r.split == "train" and status[r.key]["status"] == "ok"]
+    if not train:
+        raise UserInputError(
+            "global normalisation is fitted on the train split, but the selection has no usable "
+            "train shapes; include --splits train or choose another --normalize"
+        )
+
+    def stream():
+        for r in train:
+            with np.load(shape_file(out, r), allow_pickle=False) as z:
+                yield z["points"].astype(np.float64)
+
+    return fit_global_normalization(stream())
+
+
+def prepare(
+    layout: str,
+    root,
+    out,
+    *,
+    categories=None,
+    splits=None,
+    max_count: int | None = None,
+    n_points: int = 2048,
+    normals: bool = False,
+    voxels=(),
+    normalize: str = "bbox",
+    seed: int = 0,
+    workers: int = 1,
+    progress: bool = True,
+    split_file=None,
+) -> PrepareResult:
+    """Preprocess a collection into the cache ``out`` (see the module docstring for layout and rules)."""
+    from gen3d.geometry import Normalization
+
+    try:
+        normalize = Normalization.parse(normalize).value
+    except ValueError as e:
+        raise UserInputError(str(e)) from None
+    if int(n_points) < 1:
+        raise UserInputError(f"--points must be >= 1, got {n_points}")
+    res = tuple(sorted({int(r) for r in voxels}))
+    if any(r < 2 for r in res):
+        raise UserInputError(f"voxel resolutions must be >= 2, got {list(voxels)}")
+    options = {"split_file": split_file} if split_file is not None else {}
+    ds = open_dataset(layout, root, categories, splits, max_count, seed, **options)
+    if len(ds) == 0:
+        raise UserInputError(f"the selection is empty: no shapes in {root} match the categories/splits given")
+    if normals and layout in ("pc15k", "points"):
+        raise UserInputError(
+            f"--normals is not available for the {layout!r} layout: point files carry no normals"
+        )
+    out = Path(out)
+    p = PrepareParams(
+        layout, str(Path(root).resolve()), int(n_points), bool(normals), res, normalize, int(seed)
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    _check_params(out, p)
+
+    records = list(ds)
+    status = {}
+    todo = []
+    for r in records:
+        s = _done_status(r, out, p)
+        if s is None:
+            todo.append((r, str(out), p))
+        else:
+            status[r.key] = s
+    manifest_path = out / "manifest.json"
+    if not todo and manifest_path.is_file():
+        try:
+            listed = {s["key"] for s in json.loads(manifest_path.read_text())["shapes"]}
+            listed |= {s["key"] for s in json.loads((out / "report.json").read_text())["skipped"]}
+        except (OSError, ValueError, KeyError):
+            listed = None
+        if listed == {r.key for r in records}:
+            n_skip = sum(s["status"] == "skipped" for s in status.values())
+            log.info("cache %s is up to date (%d shapes); nothing to do", out, len(records))
+            return PrepareResult(
+                out,
+                len(records),
+                0,
+                len(records) - n_skip,
+                n_skip,
+                True,
+                dict(Counter(s["reason"] for s in status.values() if s["reason"])),
+            )
+    reused = len(records) - len(todo)
+    for s in _run_tasks(todo, int(workers), progress):
+        status[s["key"]] = s
+
+    norm_global = _fit_global(out, records, status) if normalize == "global" else None
+    ok = [r for r in records if status[r.key]["status"] == "ok"]
+    skipped = [r for r in records if status[r.key]["status"] == "skipped"]
+    reasons = Counter(status[r.key]["reason"] for r in skipped)
+    if skipped:
+        log.warning(
+            "%d of %d shapes skipped (%s); see %s",
+            len(skipped),
+            len(records),
+            ", ".join(f"{k}: {v}" for k, v in reasons.most_common()),
+            out / "report.json",
+        )
+    report = {
+        "total": len(records),
+        "ok": len(ok),
+        "skipped_count": len(skipped),
+        "reasons": dict(reasons),
+        "skipped": [
+            {
+                "key": r.key,
+                "category": r.category,
+                "model_id": r.model_id,
+                "split": r.split,
+                "source": str(r.path),
+                "reason": status[r.key]["reason"],
+            }
+            for r in skipped
+        ],
+    }
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2))
+    manifest = {
+        "format": CACHE_FORMAT,
+        "gen3d_version": __version__,
+        "params": p.to_dict(),
+        "selection": {
+            "categories": categories
+            if categories is None or isinstance(categories, str)
+            else list(categories),
+            "splits": splits if splits is None or isinstance(splits, str) else list(splits),
+            "max_count": max_count,
+        },
+        "dataset_notes": ds.notes,
+        "normalization": {"kind": normalize, "global": norm_global.to_dict() if norm_global else None},
+        "voxel_frame": normalize if normalize in _VOXEL_FRAME_KINDS else "bbox",
+        "shapes": [
+            {
+                "key": r.key,
+                "category": r.category,
+                "name": r.name,
+                "model_id": r.model_id,
+                "split": r.split,
+                "index": r.index,
+                "source": str(r.path),
+                "sha1": status[r.key]["sha1"],
+                "file": shape_file(out, r).relative_to(out).as_posix(),
+            }
+            for r in ok
+        ],
+    }
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
+    return PrepareResult(out, len(records), len(todo), reused, len(skipped), False, dict(reasons))
