@@ -31,15 +31,15 @@ def occupancy_counts(points, resolution: int = 28, bounds: tuple[float, float] =
     outside = ((idx < 0) | (idx >= resolution)).any(axis=1)
     idx = np.clip(idx, 0, resolution - 1)
     flat = (idx[:, 0] * resolution + idx[:, 1]) * resolution + idx[:, 2]
-    counts = np.bincount(flat, minlength=resolution**3)
-    n_out = int(outside.sum())
     if in_sphere:
         c = lo + (np.arange(resolution) + 0.5) * spacing
         gx, gy, gz = np.meshgrid(c, c, c, indexing="ij")
         centre, radius = (lo + hi) / 2, (hi - lo) / 2
         keep = ((gx - centre) ** 2 + (gy - centre) ** 2 + (gz - centre) ** 2 <= radius**2).ravel()
-        n_out += int(counts[~keep].sum() - np.bincount(flat[outside], minlength=resolution**3)[~keep].sum())
-        counts = np.where(keep, counts, 0)
+        outside |= ~keep[flat]
+        flat = flat[keep[flat]]
+    counts = np.bincount(flat, minlength=resolution**3)
+    n_out = int(outside.sum())
     return counts, n_out
 
 
