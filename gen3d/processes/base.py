@@ -1,0 +1,169 @@
+"""The process contract shared by EDM, VP, VE and PFGM++.
+
+Every process lives in the EDM sigma-frame (Karras et al. 2022, Eq. 1-4): a clean sample ``y`` of any shape
+(a point cloud (N, 3), a grid (1, R, R, R), ...) is perturbed to ``x = y + noise(sigma)`` and a denoiser
+``D(x, sigma) ≈ E[y | x, sigma]`` is trained with a weighted MSE. A process owns only what differs between
+processes: the training sigma-density, the perturbation kernel, the prior at ``sigma_max`` and the loss
+weight.
+Sampling uses the probability-flow ODE ``dx/dsigma = (x - D(x; sigma)) / sigma`` for all of them
+(see :mod:`gen3d.samplers`).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+
+from gen3d.random import GeneratorLike, check_generator, randn
+
+__all__ = ["Process", "check_sigma", "expand_sigma", "check_positive"]
+
+
+def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
+    """Return ``float(value)``; raise ``ValueError`` if it is not finite and positive (or >= 0)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(
+            f"{name} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {v}"
+        )
+    return v
+
+
+def check_sigma(sigma: torch.Tensor, batch: int, allow_zero: bool = False) -> torch.Tensor:
+    """Validate a per-sample noise level: a tensor of shape (B,), finite, positive (or >= 0)."""
+    if not isinstance(sigma, torch.Tensor):
+        raise ValueError(f"sigma must be a tensor of shape ({batch},), got {type(sigma).__name__}")
+    if sigma.shape != (batch,):
+        raise ValueError(
+            f"sigma must have shape ({batch},) (one noise level per sample), got {tuple(sigma.shape)}"
+        )
+    if not bool(torch.isfinite(sigma).all()):
+        raise ValueError("sigma contains NaN or inf")
+    bad = (sigma < 0) if allow_zero else (sigma <= 0)
+    if bool(bad.any()):
+        raise ValueError(
+            f"sigma must be {'non-negative' if allow_zero else 'positive'}, got min {float(sigma.min())}"
+        )
+    return sigma
+
+
+def expand_sigma(sigma: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Reshape (B,) to (B, 1, ..., 1) so it broadcasts against ``x`` of shape (B, ...)."""
+    return sigma.reshape(sigma.shape[0], *([1] * (x.ndim - 1)))
+
+
+def _check_x(x0: torch.Tensor) -> None:
+    if not isinstance(x0, torch.Tensor):
+        raise ValueError(f"x0 must be a tensor of shape (B, ...), got {type(x0).__name__}")
+    if x0.ndim < 2 or x0.shape[0] == 0 or x0[0].numel() == 0:
+        raise ValueError(
+            f"x0 must have shape (B, ...) with B >= 1 and a non-empty sample, got {tuple(x0.shape)}"
+        )
+
+
+class Process(ABC):
+    """Base class of a generative process in the EDM sigma-frame.
+
+    Subclasses set ``name`` and implement :meth:`sample_sigma` and :meth:`loss_weight`; processes whose
+    perturbation kernel is not Gaussian (PFGM++) override :meth:`noise`.
+    """
+
+    name: str = ""
+
+    def __init__(self, sigma_min: float, sigma_max: float, sigma_data: float) -> None:
+        self.sigma_min = check_positive("sigma_min", sigma_min)
+        self.sigma_max = check_positive("sigma_max", sigma_max)
+        self.sigma_data = check_positive("sigma_data", sigma_data)
+        if self.sigma_min >= self.sigma_max:
+            raise ValueError(
+                f"sigma_min ({self.sigma_min}) must be smaller than sigma_max ({self.sigma_max})"
+            )
+
+    # -- what each process owns ----------------------------------------------------------------------------
+    @abstractmethod
+    def sample_sigma(self, batch: int, generator: GeneratorLike = None, device=None) -> torch.Tensor:
+        """Training noise levels, shape (B,), float32."""
+
+    @abstractmethod
+    def loss_weight(self, sigma: torch.Tensor) -> torch.Tensor:
+        """Loss weight lambda(sigma), shape (B,) -> (B,)."""
+
+    def noise(
+        self,
+        shape: tuple[int, ...],
+        sigma: torch.Tensor,
+        generator: GeneratorLike = None,
+        device=None,
+        dtype=None,
+    ) -> torch.Tensor:
+        """A draw of ``x - y`` from the perturbation kernel at ``sigma`` (B,); Gaussian: ``sigma * N(0,
+        I)``."""
+        eps = randn(shape, generator, device=device, dtype=dtype)
+        return expand_sigma(sigma.to(eps), eps) * eps
+
+    # -- shared behaviour ----------------------------------------------------------------------------------
+    def _check_batch(self, batch: int) -> None:
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch!r}")
+
+    def perturb(self, x0: torch.Tensor, sigma: torch.Tensor, generator: GeneratorLike = None) -> torch.Tensor:
+        """Sample the kernel: ``x = x0 + noise``; x0 (B, ...), sigma (B,) -> (B, ...)."""
+        _check_x(x0)
+        check_sigma(sigma, x0.shape[0], allow_zero=True)
+        check_generator(generator, x0.shape[0])
+        return x0 + self.noise(tuple(x0.shape), sigma, generator, device=x0.device, dtype=x0.dtype)
+
+    def loss(
+        self,
+        denoiser,
+        x0: torch.Tensor,
+        cond=None,
+        generator: GeneratorLike = None,
+        sigma: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Per-sample weighted denoising loss, shape (B,).
+
+        ``lambda(sigma) * mean_over_non_batch_dims (D(x0 + n; sigma) - x0)^2`` with ``n`` from the kernel
+        (EDM Eq. 2/8). ``sigma`` (B,) is drawn with :meth:`sample_sigma` when None.
+        """
+        _check_x(x0)
+        b = x0.shape[0]
+        if sigma is None:
+            sigma = self.sample_sigma(b, generator, device=x0.device)
+        check_sigma(sigma, b)
+        sigma = sigma.to(device=x0.device, dtype=x0.dtype)
+        x = self.perturb(x0, sigma, generator)
+        d = denoiser(x, sigma, cond)
+        if d.shape != x0.shape:
+            raise ValueError(f"denoiser returned shape {tuple(d.shape)}, expected {tuple(x0.shape)}")
+        err = (d - x0).square().reshape(b, -1).mean(dim=1)
+        return self.loss_weight(sigma) * err
+
+    def prior(
+        self, shape: tuple[int, ...], generator: GeneratorLike = None, device=None, dtype=None
+    ) -> torch.Tensor:
+        """x_T: a draw of the kernel around 0 at ``sigma_max``, shape ``shape = (B, ...)``."""
+        shape = tuple(int(s) for s in shape)
+        if len(shape) < 2 or shape[0] < 1 or math.prod(shape[1:]) == 0:
+            raise ValueError(f"prior shape must be (B, ...) with B >= 1 and a non-empty sample, got {shape}")
+        dtype = dtype or torch.get_default_dtype()
+        sigma = torch.full((shape[0],), self.sigma_max, dtype=torch.float64, device=device)
+        return self.noise(shape, sigma, generator, device=device, dtype=dtype)
+
+    def config(self) -> dict[str, Any]:
+        """``{"name": ..., **constructor kwargs}``; ``get_process(**cfg)`` rebuilds the process."""
+        return {"name": self.name, **self._kwargs()}
+
+    @abstractmethod
+    def _kwargs(self) -> dict[str, Any]:
+        """Constructor keyword arguments (JSON-serialisable)."""
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._kwargs().items())
+        return f"{type(self).__name__}({args})"
