@@ -28,7 +28,7 @@ def occupancy_counts(points, resolution: int = 28, bounds: tuple[float, float] =
         raise UserInputError(f"bad occupancy grid: bounds {bounds}, resolution {resolution}")
     spacing = (hi - lo) / resolution
     idx = np.floor((pts - lo) / spacing).astype(np.int64)
-    outside = ((idx < 0) | (idx >= resolution)).any(axis=1)
+    outside = ((pts < lo) | (pts > hi)).any(axis=1)  # a point on the upper face belongs to the last cell
     idx = np.clip(idx, 0, resolution - 1)
     flat = (idx[:, 0] * resolution + idx[:, 1]) * resolution + idx[:, 2]
     if in_sphere:
