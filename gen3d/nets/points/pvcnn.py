@@ -13,7 +13,8 @@ PVD's farthest-point-sampling hierarchy is not, since FPS depends on the startin
     -> concat all block outputs + broadcast global max-pooled feature
     -> head: Conv1d -> GN -> FiLM -> SiLU -> Conv1d(3) (zero-initialised: F = 0 at init, so D = c_skip x)
 
-Sizes: ``tiny`` (~0.2M params, CPU demo), ``small``, ``base``, ``paper`` (~27M, the scale of PVD's 27.6M).
+Sizes: ``tiny`` (0.25M params, CPU demo), ``small`` (2.0M), ``base`` (8.2M), ``paper`` (27.4M, the scale of
+PVD's 27.6M).
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ PVCNN_SIZES: dict[str, dict] = {
     "tiny": {"blocks": [[32, 8], [64, 8]], "emb_dim": 64, "head_channels": 64},
     "small": {"blocks": [[64, 16], [128, 16], [128, 8]], "emb_dim": 128, "head_channels": 128},
     "base": {"blocks": [[64, 32], [128, 16], [256, 16], [256, 8]], "emb_dim": 256, "head_channels": 256},
-    # ~27M parameters, the scale of PVD (27.6M); most of it in the 3^3 convolutions of the wide blocks.
+    # 27.4M parameters, the scale of PVD (27.6M); most of it in the 3^3 convolutions of the wide blocks.
     "paper": {
-        "blocks": [[64, 32], [128, 16], [256, 16], [512, 8], [512, 8], [512, 8]],
+        "blocks": [[64, 32], [128, 16], [256, 16], [384, 8], [512, 8]],
         "emb_dim": 512,
         "head_channels": 512,
     },

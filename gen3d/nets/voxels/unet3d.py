@@ -6,7 +6,9 @@ down-sampling; a middle of two residual blocks with optional self-attention over
 the mirror path with nearest-neighbour up-sampling and skip concatenation; GroupNorm -> SiLU ->
 zero-initialised output conv (F = 0 at init, so D = c_skip x).
 
-R must be divisible by 2^(len(channel_mult) - 1).
+R must be divisible by 2^(len(channel_mult) - 1). Sizes: ``tiny`` (0.2M params), ``small`` (1.8M), ``base``
+(10.2M), ``paper`` (17.7M; voxel diffusion papers use a range of 3D U-Net sizes, there is no single reference
+model to match).
 """
 
 from __future__ import annotations
@@ -32,25 +34,25 @@ UNET3D_SIZES: dict[str, dict] = {
         "emb_dim": 64,
     },
     "small": {
-        "base_channels": 32,
+        "base_channels": 16,
         "channel_mult": [1, 2, 4],
         "num_res_blocks": 1,
         "attention": True,
-        "emb_dim": 128,
+        "emb_dim": 64,
     },
     "base": {
-        "base_channels": 64,
-        "channel_mult": [1, 2, 2, 4],
+        "base_channels": 32,
+        "channel_mult": [1, 2, 4],
         "num_res_blocks": 2,
         "attention": True,
-        "emb_dim": 256,
+        "emb_dim": 128,
     },
     "paper": {
-        "base_channels": 64,
+        "base_channels": 32,
         "channel_mult": [1, 2, 4, 4],
         "num_res_blocks": 2,
         "attention": True,
-        "emb_dim": 512,
+        "emb_dim": 256,
     },
 }
 
