@@ -14,23 +14,41 @@ HELP = "score generated shapes against reference shapes: MMD/COV/1-NNA (CD, EMD 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("samples", help="sample file (.npz/.npy) with 'points' (S,N,3) or 'voxels' (S,1,R,R,R)")
+    parser.add_argument(
+        "samples", help="sample file (.npz/.npy) with 'points' (S,N,3) or 'voxels' (S,1,R,R,R)"
+    )
     parser.add_argument("reference", help="reference: sample file (.npz/.npy) or a prepared cache directory")
     parser.add_argument("--split", default="val", help="cache split used as reference (default: val)")
     parser.add_argument("--categories", default=None, help="comma-separated cache categories (default: all)")
     parser.add_argument("--metrics", default="cd,emd", help="point metrics: cd,emd (default: both)")
-    parser.add_argument("--normalize", default="none",
-                        choices=["none", "bbox", "unit_cube", "unit_sphere", "global"],
-                        help="normalisation applied identically to both sets, recorded in the result")
-    parser.add_argument("--max-shapes", type=int, default=None, help="use at most this many shapes of each set")
-    parser.add_argument("--emd-tol", type=float, default=0.01,
-                        help="certified relative error bound of the approximate EMD (default 0.01)")
-    parser.add_argument("--train", default=None,
-                        help="training shapes (file, or the cache's 'train' split if this is 'cache') for "
-                             "the novelty / memorisation score")
+    parser.add_argument(
+        "--normalize",
+        default="none",
+        choices=["none", "bbox", "unit_cube", "unit_sphere", "global"],
+        help="normalisation applied identically to both sets, recorded in the result",
+    )
+    parser.add_argument(
+        "--max-shapes", type=int, default=None, help="use at most this many shapes of each set"
+    )
+    parser.add_argument(
+        "--emd-tol",
+        type=float,
+        default=0.01,
+        help="certified relative error bound of the approximate EMD (default 0.01)",
+    )
+    parser.add_argument(
+        "--train",
+        default=None,
+        help="training shapes (file, or the cache's 'train' split if this is 'cache') for "
+        "the novelty / memorisation score",
+    )
     parser.add_argument("--no-jsd", action="store_true", help="skip the occupancy JSD")
-    parser.add_argument("--voxel-threshold", type=float, default=0.5,
-                        help="occupied where value > this (0.5 for occupancy, 0 for model-space grids)")
+    parser.add_argument(
+        "--voxel-threshold",
+        type=float,
+        default=0.5,
+        help="occupied where value > this (0.5 for occupancy, 0 for model-space grids)",
+    )
     parser.add_argument("--out", default=None, help="write the JSON result here")
     parser.add_argument("--plot", default=None, help="PNG: histogram of nearest-neighbour distances")
 
@@ -46,7 +64,9 @@ def _load_points_or_voxels(path: str, args, split: str):
         try:
             from gen3d.datasets.cache import ShapeCache
         except ImportError as e:
-            raise UserInputError(f"{p} is a directory but the shape cache module is unavailable: {e}") from None
+            raise UserInputError(
+                f"{p} is a directory but the shape cache module is unavailable: {e}"
+            ) from None
         cats = args.categories.split(",") if args.categories else None
         pts, _, _ = ShapeCache(p).load_points(split, categories=cats, max_count=args.max_shapes)
         return "points", pts
@@ -59,20 +79,26 @@ def _load_points_or_voxels(path: str, args, split: str):
 
 
 def _table(result: dict) -> str:
-    rows = [f"{result['kind']}: {result['n_gen']} generated vs {result['n_ref']} reference"
-            + (f", normalisation {result['normalization']['kind']}" if "normalization" in result else "")]
+    rows = [
+        f"{result['kind']}: {result['n_gen']} generated vs {result['n_ref']} reference"
+        + (f", normalisation {result['normalization']['kind']}" if "normalization" in result else "")
+    ]
     rows.append(f"{'metric':<8}{'MMD':>12}{'COV %':>9}{'1-NNA %':>10}{'time s':>9}")
     for name, r in result["metrics"].items():
-        rows.append(f"{name:<8}{r['mmd']:>12.5g}{100 * r['cov']:>9.2f}{100 * r['1nna']:>10.2f}"
-                    f"{result['timings_s'].get(name, math.nan):>9.2f}")
+        rows.append(
+            f"{name:<8}{r['mmd']:>12.5g}{100 * r['cov']:>9.2f}{100 * r['1nna']:>10.2f}"
+            f"{result['timings_s'].get(name, math.nan):>9.2f}"
+        )
         if "emd_max_rel_gap" in r:
             rows.append(f"  EMD values certified within {100 * r['emd_max_rel_gap']:.3f}% of exact")
     if "jsd" in result:
         rows.append(f"JSD (bits): {result['jsd']['jsd']:.5f}")
     if "novelty" in result:
         n = result["novelty"]
-        rows.append(f"novelty: median NN ratio {n['median_ratio']:.3f}; likely copies "
-                    f"{100 * n['copy_fraction']:.1f}% (expected {100 * n['expected_copy_fraction']:.1f}%)")
+        rows.append(
+            f"novelty: median NN ratio {n['median_ratio']:.3f}; likely copies "
+            f"{100 * n['copy_fraction']:.1f}% (expected {100 * n['expected_copy_fraction']:.1f}%)"
+        )
     return "\n".join(rows)
 
 
@@ -132,11 +158,23 @@ def run(args: argparse.Namespace) -> int:
             gen = voxels_to_surface_points(gen, n, rng, threshold=args.voxel_threshold)
         if kind_r == "voxels":
             ref = voxels_to_surface_points(ref, n, rng, threshold=args.voxel_threshold)
-        result = evaluate_point_sets(gen, ref, metrics=metrics, normalize=args.normalize, emd_tol=args.emd_tol,
-                                     train=train, jsd=not args.no_jsd, keep_matrices=bool(args.plot))
+        result = evaluate_point_sets(
+            gen,
+            ref,
+            metrics=metrics,
+            normalize=args.normalize,
+            emd_tol=args.emd_tol,
+            train=train,
+            jsd=not args.no_jsd,
+            keep_matrices=bool(args.plot),
+        )
         result["converted_from_voxels"] = [k for k, v in (("gen", kind_g), ("ref", kind_r)) if v == "voxels"]
-    result["inputs"] = {"samples": str(args.samples), "reference": str(args.reference),
-                        "split": args.split if Path(args.reference).is_dir() else None, "train": args.train}
+    result["inputs"] = {
+        "samples": str(args.samples),
+        "reference": str(args.reference),
+        "split": args.split if Path(args.reference).is_dir() else None,
+        "train": args.train,
+    }
     mats = result.pop("_matrices", None)
     print(_table(result))
     if args.out:

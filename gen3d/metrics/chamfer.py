@@ -83,7 +83,7 @@ def _chamfer_pairs(xs, n, ys, m, ia, ib):
 
 
 def chamfer_distance(x, y) -> float:
-    """Chamfer distance between two clouds ``x`` (N, 3) and ``y`` (M, 3); N and M may differ. Returns a float."""
+    """Chamfer distance between clouds ``x`` (N, 3) and ``y`` (M, 3); N and M may differ. Returns a float."""
     x = as_cloud(x, "x")
     y = as_cloud(y, "y")
     return float(chamfer_pairwise(x[None], y[None])[0, 0])

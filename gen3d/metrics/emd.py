@@ -37,7 +37,7 @@ _BIG = np.float32(3.0e38)
 
 @dataclass(frozen=True)
 class EMDResult:
-    """One EMD value; ``lower_bound <= exact EMD <= value``; ``rel_gap = (value - lower_bound) / lower_bound``."""
+    """EMD: ``lower_bound <= exact EMD <= value``, ``rel_gap = (value - lower_bound) / lower_bound``."""
 
     value: float
     lower_bound: float
@@ -209,7 +209,7 @@ def emd(x, y, *, tol: float = 0.01, method: str = "auto") -> EMDResult:
 
 
 def emd_pairwise(X, Y=None, *, tol: float = 0.01, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """All-pairs EMD between X (A, N, 3) and Y (B, N, 3) (or X with itself when Y is None: upper triangle only).
+    """All-pairs EMD of X (A, N, 3) and Y (B, N, 3) (X with itself when Y is None: upper triangle only).
 
     Returns ``(values (A, B) float64, rel_gap (A, B) float64)``; ``rel_gap`` is 0 where exact.
     """
@@ -218,7 +218,7 @@ def emd_pairwise(X, Y=None, *, tol: float = 0.01, method: str = "auto") -> tuple
     Yn = Xn if sym else as_cloud_set(Y, "Y")
     if Xn.shape[1] != Yn.shape[1]:
         raise UserInputError(
-            f"EMD needs equal point counts, got {Xn.shape[1]} and {Yn.shape[1]}; resample both sets to one size"
+            f"EMD needs equal point counts, got {Xn.shape[1]} and {Yn.shape[1]}; resample both sets first"
         )
     if method not in ("auto", "exact", "approx"):
         raise UserInputError(f"EMD method must be auto, exact or approx, got {method!r}")
@@ -239,8 +239,16 @@ def emd_pairwise(X, Y=None, *, tol: float = 0.01, method: str = "auto") -> tuple
         ys = xs if sym else np.ascontiguousarray(Yn.transpose(0, 2, 1))
         ext = np.maximum(np.ptp(xs, axis=2).max(1)[ia], np.ptp(ys, axis=2).max(1)[ib])
         ext = np.maximum(ext, 1e-30)
-        res = _auction_pairs(xs, ys, ia.astype(np.int64), ib.astype(np.int64), (0.05 * ext).astype(np.float32),
-                             (1e-6 * ext).astype(np.float32), 4.0, float(tol))
+        res = _auction_pairs(
+            xs,
+            ys,
+            ia.astype(np.int64),
+            ib.astype(np.int64),
+            (0.05 * ext).astype(np.float32),
+            (1e-6 * ext).astype(np.float32),
+            4.0,
+            float(tol),
+        )
         vals, lbs = res[:, 0], res[:, 1]
     if not (np.isfinite(vals).all() and np.isfinite(lbs).all()):
         raise FloatingPointError("EMD produced non-finite values")

@@ -41,8 +41,17 @@ def _matrices(metric: str, gen, ref, emd_tol: float):
     return d_gg, d_rr, d_gr, gap
 
 
-def evaluate_point_sets(gen, ref, *, metrics=POINT_METRICS, normalize: str = "none", emd_tol: float = 0.01,
-                        train=None, jsd: bool = True, keep_matrices: bool = False) -> dict:
+def evaluate_point_sets(
+    gen,
+    ref,
+    *,
+    metrics=POINT_METRICS,
+    normalize: str = "none",
+    emd_tol: float = 0.01,
+    train=None,
+    jsd: bool = True,
+    keep_matrices: bool = False,
+) -> dict:
     """Score ``gen`` (G, N, 3) against ``ref`` (R, N, 3).
 
     metrics: subset of ("cd", "emd"). normalize: see :func:`gen3d.metrics.normalize.normalize_sets` (``train``
@@ -56,13 +65,24 @@ def evaluate_point_sets(gen, ref, *, metrics=POINT_METRICS, normalize: str = "no
     gen = np.asarray(gen, dtype=np.float32)
     ref = np.asarray(ref, dtype=np.float32)
     if len(gen) < 1 or len(ref) < 1 or len(gen) + len(ref) < 3:
-        raise UserInputError(f"need >= 1 generated and >= 1 reference shape (3 in all), got {len(gen)}, {len(ref)}")
+        raise UserInputError(
+            f"need >= 1 generated and >= 1 reference shape (3 in all), got {len(gen)}, {len(ref)}"
+        )
     if "emd" in metrics and gen.shape[1] != ref.shape[1]:
-        raise UserInputError(f"EMD needs equal point counts: generated {gen.shape[1]}, reference {ref.shape[1]}")
+        raise UserInputError(
+            f"EMD needs equal point counts: generated {gen.shape[1]}, reference {ref.shape[1]}"
+        )
     gen_n, ref_n, norm = normalize_sets(gen, ref, normalize)
-    out = {"version": __version__, "kind": "points", "n_gen": len(gen), "n_ref": len(ref),
-           "n_points": [int(gen.shape[1]), int(ref.shape[1])], "normalization": norm, "metrics": {},
-           "timings_s": {}}
+    out = {
+        "version": __version__,
+        "kind": "points",
+        "n_gen": len(gen),
+        "n_ref": len(ref),
+        "n_points": [int(gen.shape[1]), int(ref.shape[1])],
+        "normalization": norm,
+        "metrics": {},
+        "timings_s": {},
+    }
     mats = {}
     for metric in metrics:
         t = time.perf_counter()
@@ -105,10 +125,16 @@ def evaluate_voxel_sets(gen, ref, *, threshold: float = 0.5, keep_matrices: bool
     d_rr = iou_distance_pairwise(ref, threshold=threshold)
     d_gr = iou_distance_pairwise(gen, ref, threshold=threshold)
     res = protocol_from_matrices(d_gg, d_rr, d_gr)
-    out = {"version": __version__, "kind": "voxels", "n_gen": int(len(d_gg)), "n_ref": int(len(d_rr)),
-           "threshold": threshold, "metrics": {"iou": res}, "jsd": {"jsd": voxel_jsd(gen, ref, threshold),
-                                                                    "base": 2.0},
-           "timings_s": {"iou": time.perf_counter() - t}}
+    out = {
+        "version": __version__,
+        "kind": "voxels",
+        "n_gen": int(len(d_gg)),
+        "n_ref": int(len(d_rr)),
+        "threshold": threshold,
+        "metrics": {"iou": res},
+        "jsd": {"jsd": voxel_jsd(gen, ref, threshold), "base": 2.0},
+        "timings_s": {"iou": time.perf_counter() - t},
+    }
     if keep_matrices:
         out["_matrices"] = {"iou": (d_gg, d_rr, d_gr)}
     return out

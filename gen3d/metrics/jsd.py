@@ -19,8 +19,9 @@ from gen3d.metrics._inputs import as_cloud_set
 __all__ = ["jsd_divergence", "occupancy_counts", "point_set_jsd"]
 
 
-def occupancy_counts(points, resolution: int = 28, bounds: tuple[float, float] = (-1.0, 1.0),
-                     in_sphere: bool = False) -> tuple[np.ndarray, int]:
+def occupancy_counts(
+    points, resolution: int = 28, bounds: tuple[float, float] = (-1.0, 1.0), in_sphere: bool = False
+) -> tuple[np.ndarray, int]:
     """Points per cell for a set ``points`` (S, N, 3): returns ``(counts (R^3,) int64, n_outside)``."""
     pts = as_cloud_set(points, "points").reshape(-1, 3).astype(np.float64)
     lo, hi = float(bounds[0]), float(bounds[1])
@@ -60,13 +61,26 @@ def jsd_divergence(p, q, base: float = 2.0) -> float:
     return float((h(m) - (h(p) + h(q)) / 2) / np.log(base))
 
 
-def point_set_jsd(gen, ref, resolution: int = 28, bounds: tuple[float, float] = (-1.0, 1.0),
-                  in_sphere: bool = False, base: float = 2.0) -> dict:
+def point_set_jsd(
+    gen,
+    ref,
+    resolution: int = 28,
+    bounds: tuple[float, float] = (-1.0, 1.0),
+    in_sphere: bool = False,
+    base: float = 2.0,
+) -> dict:
     """JSD between the occupancy distributions of ``gen`` (G, N, 3) and ``ref`` (R, M, 3).
 
     Returns ``{"jsd", "base", "resolution", "bounds", "in_sphere", "outside_gen", "outside_ref"}``.
     """
     cg, og = occupancy_counts(gen, resolution, bounds, in_sphere)
     cr, orf = occupancy_counts(ref, resolution, bounds, in_sphere)
-    return {"jsd": jsd_divergence(cg, cr, base), "base": base, "resolution": resolution,
-            "bounds": list(bounds), "in_sphere": in_sphere, "outside_gen": og, "outside_ref": orf}
+    return {
+        "jsd": jsd_divergence(cg, cr, base),
+        "base": base,
+        "resolution": resolution,
+        "bounds": list(bounds),
+        "in_sphere": in_sphere,
+        "outside_gen": og,
+        "outside_ref": orf,
+    }

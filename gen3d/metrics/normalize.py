@@ -31,8 +31,11 @@ def normalize_sets(gen: np.ndarray, ref: np.ndarray, kind: str) -> tuple[np.ndar
     try:
         if k is Normalization.GLOBAL:
             params = fit_global_normalization(list(ref))
-            return (params.apply(gen), params.apply(ref),
-                    {"kind": k.value, "fitted_on": "reference set", "params": params.to_dict()})
+            return (
+                params.apply(gen),
+                params.apply(ref),
+                {"kind": k.value, "fitted_on": "reference set", "params": params.to_dict()},
+            )
 
         def per_shape(s):
             return np.stack([fit_normalization(k, p).apply(p) for p in s]).astype(np.float32)

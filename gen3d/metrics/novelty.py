@@ -26,14 +26,18 @@ def novelty_scores(d_gen_train, d_heldout_train, copy_quantile: float = 0.05) ->
     dg = np.asarray(d_gen_train, dtype=np.float64)
     dh = np.asarray(d_heldout_train, dtype=np.float64)
     if dg.ndim != 2 or dh.ndim != 2 or dg.size == 0 or dh.size == 0 or dg.shape[1] != dh.shape[1]:
-        raise UserInputError(f"novelty needs (G, T) and (H, T) distance matrices, got {dg.shape} and {dh.shape}")
+        raise UserInputError(
+            f"novelty needs (G, T) and (H, T) distance matrices, got {dg.shape} and {dh.shape}"
+        )
     if not (0 < copy_quantile < 1):
         raise UserInputError(f"copy_quantile must be in (0, 1), got {copy_quantile}")
     nn_g = dg.min(axis=1)
     nn_h = dh.min(axis=1)
     typical = float(np.median(nn_h))
     if typical <= 0:
-        raise UserInputError("held-out shapes have zero distance to the training set (held-out set overlaps train)")
+        raise UserInputError(
+            "held-out shapes have zero distance to the training set (held-out set overlaps train)"
+        )
     thr = float(np.quantile(nn_h, copy_quantile))
     ratio = nn_g / typical
     return {

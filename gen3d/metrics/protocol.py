@@ -56,7 +56,9 @@ def one_nna(d_gg, d_rr, d_gr) -> dict:
     d_gr = _check_matrix(d_gr, "d_gr")
     g, r = d_gr.shape
     if d_gg.shape != (g, g) or d_rr.shape != (r, r):
-        raise UserInputError(f"1-NNA matrix shapes disagree: d_gg {d_gg.shape}, d_rr {d_rr.shape}, d_gr {d_gr.shape}")
+        raise UserInputError(
+            f"1-NNA matrix shapes disagree: d_gg {d_gg.shape}, d_rr {d_rr.shape}, d_gr {d_gr.shape}"
+        )
     if g + r < 3 or min(g, r) < 1:
         raise UserInputError("1-NNA needs at least one shape in each set and three in all")
 

@@ -25,7 +25,9 @@ def as_occupancy(vox, threshold: float = 0.5, name: str = "voxels") -> np.ndarra
     if v.ndim == 5 and v.shape[1] == 1:
         v = v[:, 0]
     if v.ndim != 4 or not (v.shape[1] == v.shape[2] == v.shape[3]) or v.shape[0] == 0:
-        raise UserInputError(f"{name} must have shape (S, 1, R, R, R) or (S, R, R, R) with S >= 1, got {v.shape}")
+        raise UserInputError(
+            f"{name} must have shape (S, 1, R, R, R) or (S, R, R, R) with S >= 1, got {v.shape}"
+        )
     if v.dtype != bool and not np.isfinite(v).all():
         raise UserInputError(f"{name} holds NaN/inf")
     return v if v.dtype == bool else v > threshold
@@ -57,8 +59,14 @@ def voxel_jsd(gen, ref, threshold: float = 0.5, base: float = 2.0) -> float:
     return jsd_divergence(g.sum(0), r.sum(0), base)
 
 
-def voxels_to_surface_points(vox, n_points: int, rng: np.random.Generator, threshold: float = 0.5,
-                             origin=(-1.0, -1.0, -1.0), spacing: float | None = None) -> np.ndarray:
+def voxels_to_surface_points(
+    vox,
+    n_points: int,
+    rng: np.random.Generator,
+    threshold: float = 0.5,
+    origin=(-1.0, -1.0, -1.0),
+    spacing: float | None = None,
+) -> np.ndarray:
     """Sample ``n_points`` points per grid on its surface cells -> ``(S, n_points, 3)`` float32.
 
     Surface cells: occupied cells with at least one empty 6-neighbour (outside the grid counts as empty).

@@ -32,7 +32,9 @@ def test_precision_far_from_origin(rng, naive_cd):
 def test_permutation_invariance_and_identity(rng):
     x = rng.standard_normal((100, 3)).astype(np.float32)
     y = rng.standard_normal((90, 3)).astype(np.float32)
-    assert chamfer_distance(x, y) == pytest.approx(chamfer_distance(x[::-1], y[rng.permutation(90)]), rel=1e-6)
+    assert chamfer_distance(x, y) == pytest.approx(
+        chamfer_distance(x[::-1], y[rng.permutation(90)]), rel=1e-6
+    )
     assert chamfer_distance(x, y) == pytest.approx(chamfer_distance(y, x), rel=1e-6)
     assert chamfer_distance(x, x[rng.permutation(100)]) == 0.0
 
