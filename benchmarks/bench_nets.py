@@ -120,7 +120,8 @@ def main() -> int:
     )
     header = (
         f"{'net':<18}{'size':<7}{'params':>11}  {'mode':<8}{'batch':>5}  {'s/batch dflt':>12}"
-        f"{'s/batch tuned':>14}{'dflt/tuned':>11}{'shapes/s tuned':>15}{'RSS MB dflt':>12}{'RSS MB tuned':>13}"
+        f"{'s/batch tuned':>14}{'dflt/tuned':>11}{'shapes/s tuned':>15}"
+        f"{'RSS MB dflt':>12}{'RSS MB tuned':>13}"
     )
     print(header)
     print("-" * len(header))
