@@ -386,13 +386,14 @@ def build_car(rng: np.random.Generator) -> list[Part]:
     )
     parts.append(cabin)
     axle = length / 2 - _u(rng, 0.15, 0.22) * length
+    tyre = _u(rng, 0.2, 0.3)
     for sz in (-1, 1):
         for sx in (-1, 1):
-            x = sx * (width / 2 - 0.05)
+            x = sx * (width / 2 + 0.02)  # tyres stick out of the body sides
             parts.append(
                 frustum(
-                    (x - 0.12 * sx, wheel_r, sz * axle),
-                    (x + 0.12 * sx, wheel_r, sz * axle),
+                    (x - tyre / 2 * sx, wheel_r, sz * axle),
+                    (x + tyre / 2 * sx, wheel_r, sz * axle),
                     wheel_r,
                     wheel_r,
                     20,
