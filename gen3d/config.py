@@ -1,0 +1,251 @@
+"""Experiment configs: YAML files with fixed groups, defaults, ``base:`` inheritance and dotted overrides.
+
+A config is a plain dict with the groups
+
+============ =====================================================================================
+group        content
+============ =====================================================================================
+experiment   name, seed, run_dir, class_cond, class_names (filled in by ``gen3d fit``), threads
+data         ``type`` (``points`` | ``voxels``) and the DataModule's keyword arguments
+process      ``name`` (registered in :mod:`gen3d.processes`) and its keyword arguments
+net          ``name`` (registered in :mod:`gen3d.nets`), ``size`` and backbone keyword arguments
+sampler      sampler name, steps, schedule, rho (used by ``gen3d sample`` and the gallery callback)
+optim        learning rate, Adam betas, EMA decay, gradient clipping, label dropout
+trainer      max_steps, precision, devices, checkpoint / gallery / log intervals
+============ =====================================================================================
+
+Unknown groups and unknown keys in the fixed groups are errors naming the key and the allowed keys. ``process``
+and ``net`` take free keyword arguments (their factories validate them). A YAML file may start with
+``base: <name or path>``: the base is loaded first and the file's groups are merged over it (dicts recursively).
+Overrides are strings ``group.key=value`` with ``value`` parsed as YAML (``trainer.max_steps=100``,
+``data.categories=[chair,table]``).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.resources
+import os
+from pathlib import Path
+from typing import Any
+
+from gen3d.errors import UserInputError
+
+__all__ = [
+    "DEFAULTS",
+    "GROUPS",
+    "apply_overrides",
+    "config_path",
+    "list_configs",
+    "load_config",
+    "resolve_config",
+]
+
+#: Default value of every key in the fixed groups (``None``: no default / filled in later).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "experiment": {
+        "name": "run",
+        "seed": 0,
+        "run_dir": "runs",
+        "class_cond": False,
+        "class_names": None,
+        "threads": None,
+    },
+    "data": {
+        "type": "points",
+        "cache_dir": None,
+        "batch_size": 16,
+        "num_workers": 0,
+        "categories": None,
+        "train_split": "train",
+        "val_split": "val",
+        "seed": 0,
+    },
+    "process": {"name": "edm"},
+    "net": {"name": "pvcnn", "size": "tiny"},
+    "sampler": {"name": "heun", "steps": 18, "schedule": "karras", "rho": 7.0},
+    "optim": {
+        "lr": 2e-4,
+        "betas": [0.9, 0.999],
+        "weight_decay": 0.0,
+        "warmup_steps": 0,
+        "grad_clip": 1.0,
+        "ema_decay": 0.999,
+        "ema_warmup": True,
+        "p_uncond": 0.1,
+        "sigma_buckets": [-2.0, -1.0, 0.0, 1.0],
+    },
+    "trainer": {
+        "max_steps": 1000,
+        "max_epochs": -1,
+        "accelerator": "auto",
+        "devices": "auto",
+        "num_nodes": 1,
+        "strategy": "auto",
+        "precision": "auto",
+        "log_every_n_steps": 10,
+        "checkpoint_every_n_steps": 500,
+        "sample_every_n_steps": 0,
+        "sample_count": 4,
+        "sample_steps": 8,
+        "deterministic": False,
+        "enable_progress_bar": True,
+        "fast_dev_run": False,
+        "limit_val_batches": 0,
+    },
+}
+
+#: Extra keys the data group accepts per data type (on top of the shared keys in DEFAULTS["data"]).
+DATA_TYPE_KEYS: dict[str, dict[str, Any]] = {
+    "points": {"n_points": 2048, "augment_rotate": False, "augment_scale": None},
+    "voxels": {"resolution": 32, "kind": "solid"},
+}
+
+GROUPS = tuple(DEFAULTS)
+_FREE_GROUPS = ("process", "net")  # kwargs checked by the component factories
+
+
+def list_configs() -> list[str]:
+    """Names of the configs shipped in :mod:`gen3d.configs`."""
+    root = importlib.resources.files("gen3d.configs")
+    return sorted(p.name[: -len(".yaml")] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def config_path(name: str | os.PathLike) -> Path:
+    """Resolve ``name``: an existing file path, else a shipped config name (``demo_points``)."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    shipped = importlib.resources.files("gen3d.configs") / f"{Path(str(name)).stem}.yaml"
+    if str(name) == Path(str(name)).stem and shipped.is_file():
+        return Path(str(shipped))
+    raise UserInputError(
+        f"no config file '{name}' and no shipped config of that name; shipped: {list_configs()}"
+    )
+
+
+def _read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
+    import yaml
+
+    path = path.resolve()
+    if path in _seen:
+        raise UserInputError(f"config inheritance cycle: {' -> '.join(map(str, _seen + (path,)))}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UserInputError(f"config {path} is not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise UserInputError(f"config {path} must be a mapping of groups, got {type(data).__name__}")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    base_path = path.parent / base if (path.parent / str(base)).is_file() else config_path(base)
+    return _merge(_read_yaml(base_path, _seen + (path,)), data)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """Recursive dict merge: ``over`` wins; nested dicts merge, everything else is replaced."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def apply_overrides(cfg: dict, overrides: list[str] | None) -> dict:
+    """Apply ``group.key=value`` strings (value parsed as YAML) to a copy of ``cfg``."""
+    import yaml
+
+    cfg = copy.deepcopy(cfg)
+    for item in overrides or []:
+        if "=" not in item:
+            raise UserInputError(
+                f"override '{item}' must look like group.key=value (e.g. trainer.max_steps=100)"
+            )
+        key, _, raw = item.partition("=")
+        parts = key.strip().split(".")
+        if len(parts) < 2 or not all(parts):
+            raise UserInputError(
+                f"override key '{key}' must be dotted: group.key (groups: {', '.join(GROUPS)})"
+            )
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as e:
+            raise UserInputError(f"override '{item}': value is not valid YAML: {e}") from e
+        node = cfg
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise UserInputError(f"override '{item}': '{p}' is not a group")
+        node[parts[-1]] = value
+    return cfg
+
+
+def resolve_config(raw: dict) -> dict:
+    """Fill defaults into ``raw`` and check it; returns a new plain dict. Unknown keys raise UserInputError."""
+    unknown = set(raw) - set(GROUPS)
+    if unknown:
+        raise UserInputError(f"unknown config group(s) {sorted(unknown)}; allowed groups: {list(GROUPS)}")
+    cfg: dict[str, dict] = {}
+    for group in GROUPS:
+        given = raw.get(group) or {}
+        if not isinstance(given, dict):
+            raise UserInputError(f"config group '{group}' must be a mapping, got {type(given).__name__}")
+        allowed = dict(DEFAULTS[group])
+        if group == "data":
+            dtype = given.get("type", allowed["type"])
+            if dtype not in DATA_TYPE_KEYS:
+                raise UserInputError(f"data.type '{dtype}' is unknown; allowed: {sorted(DATA_TYPE_KEYS)}")
+            allowed.update(DATA_TYPE_KEYS[dtype])
+        if group not in _FREE_GROUPS:
+            bad = sorted(set(given) - set(allowed))
+            if bad:
+                raise UserInputError(
+                    f"unknown key(s) {', '.join(f'{group}.{k}' for k in bad)}; allowed keys in '{group}': "
+                    f"{', '.join(sorted(allowed))}"
+                )
+        merged = copy.deepcopy(allowed)
+        merged.update(copy.deepcopy(given))
+        cfg[group] = merged
+    for group in _FREE_GROUPS:
+        if not isinstance(cfg[group].get("name"), str):
+            raise UserInputError(f"config group '{group}' needs a 'name' (string)")
+    _check_values(cfg)
+    return cfg
+
+
+def _check_values(cfg: dict) -> None:
+    def positive_int(group: str, key: str, allow_zero: bool = False) -> None:
+        v = cfg[group][key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < (0 if allow_zero else 1):
+            raise UserInputError(f"{group}.{key} must be an integer >= {0 if allow_zero else 1}, got {v!r}")
+
+    positive_int("data", "batch_size")
+    positive_int("sampler", "steps")
+    positive_int("trainer", "max_steps")
+    for key in ("checkpoint_every_n_steps", "sample_every_n_steps", "sample_count", "log_every_n_steps"):
+        positive_int("trainer", key, allow_zero=True)
+    p = cfg["optim"]["p_uncond"]
+    if not (isinstance(p, (int, float)) and 0.0 <= p < 1.0):
+        raise UserInputError(f"optim.p_uncond must be in [0, 1), got {p!r}")
+    d = cfg["optim"]["ema_decay"]
+    if not (isinstance(d, (int, float)) and 0.0 <= d < 1.0):
+        raise UserInputError(f"optim.ema_decay must be in [0, 1), got {d!r}")
+    if not (isinstance(cfg["optim"]["lr"], (int, float)) and cfg["optim"]["lr"] > 0):
+        raise UserInputError(f"optim.lr must be a positive number, got {cfg['optim']['lr']!r}")
+    edges = cfg["optim"]["sigma_buckets"]
+    if not isinstance(edges, list) or sorted(edges) != edges:
+        raise UserInputError(
+            f"optim.sigma_buckets must be an increasing list of ln(sigma) edges, got {edges!r}"
+        )
+
+
+def load_config(name_or_path: str | os.PathLike, overrides: list[str] | None = None) -> dict:
+    """Read a config (shipped name or path), apply ``base:`` inheritance and overrides, fill defaults, check.
+
+    Returns the resolved config (plain, JSON-serialisable dict).
+    """
+    raw = _read_yaml(config_path(name_or_path))
+    return resolve_config(apply_overrides(raw, overrides))

@@ -1,0 +1,209 @@
+"""Build the parts of a run from a resolved config: process, denoiser, DataModule, LightningModule, Trainer.
+
+Components are looked up by short name in their own registries (``gen3d.processes.get_process``,
+``gen3d.nets.get_backbone``, :data:`DATAMODULES`); keyword arguments a factory does not accept become a
+:class:`~gen3d.errors.UserInputError` naming the config group.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+from gen3d.errors import UserInputError
+
+__all__ = [
+    "DATAMODULES",
+    "build_datamodule",
+    "build_denoiser",
+    "build_module",
+    "build_process",
+    "build_trainer",
+    "num_classes_of",
+    "resolve_precision",
+    "run_dir_of",
+]
+
+#: data.type -> DataModule class name in gen3d.training.datamodules
+DATAMODULES = {"points": "PointCloudDataModule", "voxels": "VoxelDataModule"}
+
+
+def _call(group: str, factory, *args, **kwargs):
+    try:
+        return factory(*args, **kwargs)
+    except UserInputError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise UserInputError(f"config group '{group}': {e}") from e
+
+
+def build_process(config: dict):
+    """The process named by ``config['process']`` (kwargs passed through)."""
+    from gen3d.processes import get_process
+
+    kwargs = dict(config["process"])
+    name = kwargs.pop("name")
+    return _call("process", get_process, name, **kwargs)
+
+
+def num_classes_of(config: dict) -> int:
+    """Number of classes the net is conditioned on (0: unconditional)."""
+    if not config["experiment"].get("class_cond"):
+        return 0
+    names = config["experiment"].get("class_names")
+    if not names:
+        raise UserInputError("experiment.class_cond is true but experiment.class_names is empty")
+    return len(names)
+
+
+def build_denoiser(config: dict, process, num_classes: int | None = None):
+    """Backbone from ``config['net']`` wrapped in EDM preconditioning with the process's sigma_data."""
+    from gen3d.nets import get_backbone
+    from gen3d.precond import EDMPrecond
+
+    kwargs = dict(config["net"])
+    name = kwargs.pop("name")
+    nc = num_classes_of(config) if num_classes is None else num_classes
+    backbone = _call("net", get_backbone, name, num_classes=nc, **kwargs)
+    return EDMPrecond(backbone, sigma_data=process.sigma_data)
+
+
+def build_datamodule(config: dict):
+    """The DataModule for ``config['data']`` (``type`` picks points or voxels)."""
+    from gen3d.training import datamodules
+
+    kwargs = dict(config["data"])
+    dtype = kwargs.pop("type")
+    if not kwargs.get("cache_dir"):
+        raise UserInputError(
+            "data.cache_dir is not set: prepare a cache with `gen3d prepare` and pass "
+            "--set data.cache_dir=PATH"
+        )
+    cls = getattr(datamodules, DATAMODULES[dtype])
+    return _call("data", cls, **kwargs)
+
+
+def _class_names(dm) -> list[str]:
+    names = getattr(dm, "class_names", None)
+    if names is None:
+        dm.prepare_data()
+        dm.setup("fit")
+        names = dm.class_names
+    return [str(n) for n in names]
+
+
+def build_module(config: dict, datamodule=None):
+    """Resolve data-dependent config entries (class names) and build the :class:`Gen3dModule`.
+
+    Returns ``(module, config)``; the returned config is the one stored in checkpoints.
+    """
+    from gen3d.training.module import Gen3dModule
+
+    config = copy.deepcopy(config)
+    if config["experiment"].get("class_cond") and not config["experiment"].get("class_names"):
+        if datamodule is None:
+            raise UserInputError(
+                "class_cond needs the DataModule (or experiment.class_names) to know the classes"
+            )
+        config["experiment"]["class_names"] = _class_names(datamodule)
+    process = build_process(config)
+    nc = num_classes_of(config)
+    denoiser = build_denoiser(config, process, num_classes=nc)
+    module = Gen3dModule(
+        denoiser,
+        process,
+        config["optim"],
+        config=config,
+        num_classes=nc,
+        seed=int(config["experiment"]["seed"]),
+    )
+    return module, config
+
+
+def resolve_precision(precision: str, accelerator: str = "auto") -> str:
+    """``auto`` -> ``bf16-mixed`` on a CUDA device that supports bf16, else ``32-true``."""
+    if precision != "auto":
+        return str(precision)
+    import torch
+
+    if (
+        accelerator in ("auto", "gpu", "cuda")
+        and torch.cuda.is_available()
+        and torch.cuda.is_bf16_supported()
+    ):
+        return "bf16-mixed"
+    return "32-true"
+
+
+def run_dir_of(config: dict) -> Path:
+    """``<experiment.run_dir>/<experiment.name>``."""
+    return Path(config["experiment"]["run_dir"]) / str(config["experiment"]["name"])
+
+
+def build_trainer(config: dict, callbacks: list | None = None, **overrides):
+    """A Lightning Trainer for ``config['trainer']``: CSV logs and atomic checkpoints under :func:`run_dir_of`.
+
+    ``overrides`` are passed to ``lightning.Trainer`` last (tests use them, e.g. ``enable_model_summary``).
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from gen3d.training.checkpoint import AtomicCheckpointIO
+    from gen3d.training.gallery import SampleGallery
+    from gen3d.training.resume import SkipConsumedBatches
+
+    t = config["trainer"]
+    run_dir = run_dir_of(config)
+    cbs = [SkipConsumedBatches(), *(callbacks or [])]
+    if t["checkpoint_every_n_steps"] > 0:
+        cbs.append(
+            ModelCheckpoint(
+                dirpath=os.fspath(run_dir / "checkpoints"),
+                filename="step{step:07d}",
+                save_top_k=0,
+                save_last=True,
+                every_n_train_steps=t["checkpoint_every_n_steps"],
+                auto_insert_metric_name=False,
+            )
+        )
+    if t["sample_every_n_steps"] > 0:
+        s = config["sampler"]
+        cbs.append(
+            SampleGallery(
+                run_dir / "gallery",
+                every_n_steps=t["sample_every_n_steps"],
+                n_shapes=t["sample_count"],
+                sampler=s["name"],
+                steps=t["sample_steps"],
+                seed=int(config["experiment"]["seed"]),
+            )
+        )
+    strategy = t["strategy"]
+    if strategy == "ddp_cpu_gloo":
+        from lightning.pytorch.strategies import DDPStrategy
+
+        strategy = DDPStrategy(process_group_backend="gloo")
+    kwargs = dict(
+        max_steps=t["max_steps"],
+        max_epochs=t["max_epochs"],
+        accelerator=t["accelerator"],
+        devices=t["devices"],
+        num_nodes=t["num_nodes"],
+        strategy=strategy,
+        precision=resolve_precision(t["precision"], t["accelerator"]),
+        log_every_n_steps=t["log_every_n_steps"],
+        gradient_clip_val=config["optim"]["grad_clip"] or None,
+        deterministic=t["deterministic"],
+        enable_progress_bar=t["enable_progress_bar"],
+        fast_dev_run=t["fast_dev_run"],
+        limit_val_batches=t["limit_val_batches"],
+        logger=CSVLogger(os.fspath(run_dir), name="logs", version=""),
+        callbacks=cbs,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=os.fspath(run_dir),
+        enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in cbs),
+    )
+    kwargs.update(overrides)
+    return L.Trainer(**kwargs)
