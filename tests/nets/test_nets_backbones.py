@@ -158,3 +158,16 @@ def test_tiny_net_overfits_one_shape(name):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 10, losses[::10]
+
+
+@pytest.mark.parametrize("name", ALL_NETS)
+def test_runs_under_bf16_autocast(name, gen, example_input, perturb_parameters):
+    net = build(name, num_classes=2)
+    perturb_parameters(net)
+    x, c, cond = example_input(name, generator=gen), torch.randn(2, generator=gen), torch.tensor([0, 2])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = net(x, c, cond)
+    low.float().square().mean().backward()
+    ref = net(x, c, cond)
+    assert torch.isfinite(low.float()).all()
+    assert (low.float() - ref).abs().max() < 0.1 * ref.abs().max() + 1e-3  # bf16 has ~3 significant digits

@@ -40,7 +40,8 @@ def voxelize(features: torch.Tensor, coords: torch.Tensor, resolution: int) -> t
 
     features: (B, C, N); coords: (B, N, 3) continuous voxel indices from :func:`voxel_coords`.
     Returns (B, C, r, r, r): each cell holds the mean feature of the points whose nearest cell centre it is
-    (zero for empty cells).
+    (zero for empty cells). On CUDA ``index_add_`` uses atomics, so sums may differ in the last bits between
+    runs; on CPU the result is deterministic.
     """
     b, c, n = features.shape
     r = resolution
@@ -48,11 +49,12 @@ def voxelize(features: torch.Tensor, coords: torch.Tensor, resolution: int) -> t
     flat = (idx[..., 0] * r + idx[..., 1]) * r + idx[..., 2]  # (B, N)
     flat = flat + torch.arange(b, device=flat.device)[:, None] * (r**3)
     flat = flat.reshape(-1)
-    feats = features.permute(0, 2, 1).reshape(b * n, c)
+    # Accumulate in float32 even under reduced precision (bf16/fp16 sums of many points lose digits).
+    feats = features.permute(0, 2, 1).reshape(b * n, c).float()
     sums = feats.new_zeros(b * r**3, c).index_add_(0, flat, feats)
     counts = feats.new_zeros(b * r**3).index_add_(0, flat, feats.new_ones(b * n))
     grid = sums / counts.clamp_min(1.0)[:, None]
-    return grid.reshape(b, r, r, r, c).permute(0, 4, 1, 2, 3)
+    return grid.reshape(b, r, r, r, c).permute(0, 4, 1, 2, 3).to(features.dtype)
 
 
 def devoxelize(grid: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
@@ -62,7 +64,7 @@ def devoxelize(grid: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     axis is ordered (W, H, D) = (k, j, i), hence the flip.
     """
     r = grid.shape[-1]
-    g = coords.flip(-1) * (2.0 / max(r - 1, 1)) - 1.0
+    g = (coords.flip(-1) * (2.0 / max(r - 1, 1)) - 1.0).to(grid.dtype)
     out = F.grid_sample(
         grid, g[:, :, None, None, :], mode="bilinear", padding_mode="border", align_corners=True
     )
