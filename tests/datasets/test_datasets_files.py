@@ -20,7 +20,8 @@ def _raw_binvox(d: int, occupied_xyz: list[tuple[int, int, int]], translate=(0, 
     pairs = []
     for v in flat.tolist():  # one cell per run: valid binvox, no merging needed
         pairs += [v, 1]
-    head = f"#binvox 1\ndim {d} {d} {d}\ntranslate {translate[0]} {translate[1]} {translate[2]}\nscale {scale}\ndata\n"
+    t = " ".join(str(v) for v in translate)
+    head = f"#binvox 1\ndim {d} {d} {d}\ntranslate {t}\nscale {scale}\ndata\n"
     return head.encode() + bytes(pairs)
 
 

@@ -108,8 +108,8 @@ def test_points_and_voxels_layouts(tmp_path):
     c = ShapeCache(tmp_path / "c2")
     assert len(c) == 3
     for split in c.splits:
-        v16, _, ids = c.load_voxels(split, 16)
-        for v, k in zip(v16, ids):
+        v16 = c.load_voxels(split, 16)[0]
+        for v in v16:
             assert v[0].sum() == g.sum()  # stored grid == the file's grid
         v8 = c.load_voxels(split, 8)[0]
         assert (v8.sum(axis=(1, 2, 3, 4)) == g.sum() / 8).all()  # exact 2x block majority of a 2-aligned box
