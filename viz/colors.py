@@ -1,0 +1,45 @@
+"""Colours for shapes: by height (a perceptual blue -> yellow ramp) or one colour per sample."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["COLOR_MODES", "UP_AXIS", "height_colors", "sample_color"]
+
+COLOR_MODES = ("height", "sample", "uniform")
+UP_AXIS = 1  # y is up (ShapeNet / PointFlow convention)
+
+# anchor colours of a viridis-like ramp (dark blue -> teal -> green -> yellow), linearly interpolated
+_RAMP = np.array(
+    [
+        [0.267, 0.005, 0.329],
+        [0.230, 0.322, 0.546],
+        [0.128, 0.567, 0.551],
+        [0.369, 0.789, 0.383],
+        [0.993, 0.906, 0.144],
+    ]
+)
+# a qualitative palette for "colour by sample" (distinct hues, readable on white)
+_PALETTE = np.array(
+    [
+        [0.122, 0.467, 0.706], [1.000, 0.498, 0.055], [0.173, 0.627, 0.173], [0.839, 0.153, 0.157],
+        [0.580, 0.404, 0.741], [0.549, 0.337, 0.294], [0.890, 0.467, 0.761], [0.498, 0.498, 0.498],
+        [0.737, 0.741, 0.133], [0.090, 0.745, 0.812],
+    ]
+)  # fmt: skip
+
+
+def height_colors(points: np.ndarray, axis: int = UP_AXIS) -> np.ndarray:
+    """Colour (N,3) float64 in [0,1] for points (N,3) by their coordinate along ``axis`` (min -> max)."""
+    h = np.asarray(points, dtype=np.float64)[:, axis]
+    lo, hi = (h.min(), h.max()) if len(h) else (0.0, 1.0)
+    t = (h - lo) / (hi - lo) if hi > lo else np.full_like(h, 0.5)
+    pos = t * (len(_RAMP) - 1)
+    i = np.clip(np.floor(pos).astype(int), 0, len(_RAMP) - 2)
+    f = (pos - i)[:, None]
+    return _RAMP[i] * (1 - f) + _RAMP[i + 1] * f
+
+
+def sample_color(index: int) -> np.ndarray:
+    """Colour (3,) of sample ``index`` in a 10-colour qualitative palette."""
+    return _PALETTE[int(index) % len(_PALETTE)].copy()

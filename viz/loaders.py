@@ -1,0 +1,95 @@
+"""Read shapes to show: sample files (.npz/.npy), point files (.ply/.npy/.npz), meshes
+(.obj/.off/.ply/.stl/.glb) and .binvox grids, into one :class:`ShapeSet`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gen3d.errors import UserInputError
+
+__all__ = ["ShapeSet", "load_shapes"]
+
+_MESH_SUFFIXES = (".obj", ".off", ".stl", ".glb", ".gltf", ".ply")
+
+
+@dataclass
+class ShapeSet:
+    """``shapes``: list of inputs gen3d.viz can draw; ``titles`` one per shape; optional ``trajectory``
+    (T,S,...) with ``traj_sigmas`` (T,); ``voxels`` kept as an alternative representation when a sample file
+    holds both points and voxels."""
+
+    shapes: list
+    titles: list[str]
+    trajectory: np.ndarray | None = None
+    traj_sigmas: np.ndarray | None = None
+    voxels: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+
+def _from_sample_file(path: Path) -> ShapeSet:
+    from gen3d.sample_file import load_samples
+
+    sf = load_samples(path)
+    names = sf.meta.get("class_names") or []
+    titles = []
+    for i in range(sf.num_shapes):
+        t = f"#{i}"
+        if sf.seeds is not None:
+            t += f" seed {int(sf.seeds[i])}"
+        if sf.labels is not None and 0 <= int(sf.labels[i]) < len(names):
+            t += f" {names[int(sf.labels[i])]}"
+        titles.append(t)
+    shapes = list(sf.points) if sf.points is not None else [v[0] for v in sf.voxels]
+    voxels = sf.voxels if sf.points is not None else None
+    return ShapeSet(shapes, titles, sf.trajectory, sf.traj_sigmas, voxels, sf.meta)
+
+
+def _from_binvox(path: Path) -> ShapeSet:
+    try:
+        from gen3d.datasets import binvox
+    except ImportError as e:
+        raise UserInputError(
+            f"cannot read {path.name}: the .binvox reader (gen3d.datasets.binvox) is not installed"
+        ) from e
+    reader = getattr(binvox, "read_binvox", None) or getattr(binvox, "load_binvox", None)
+    if reader is None:
+        raise UserInputError(f"cannot read {path.name}: gen3d.datasets.binvox has no read_binvox()")
+    out = reader(path)
+    grid = getattr(out, "data", out[0] if isinstance(out, tuple) else out)
+    return ShapeSet([np.asarray(grid, dtype=np.float32)], [path.stem])
+
+
+def _from_mesh_file(path: Path) -> ShapeSet:
+    import trimesh
+
+    try:
+        obj = trimesh.load(str(path), process=False)
+    except Exception as e:  # trimesh raises many types for a bad file
+        raise UserInputError(f"cannot read {path}: {e}") from e
+    if isinstance(obj, trimesh.Scene):
+        obj = obj.to_geometry() if hasattr(obj, "to_geometry") else obj.dump(concatenate=True)
+    if isinstance(obj, trimesh.PointCloud) or not len(getattr(obj, "faces", [])):
+        return ShapeSet([np.asarray(obj.vertices, dtype=np.float32)], [path.stem])
+    return ShapeSet([obj], [path.stem])
+
+
+def load_shapes(path: str | os.PathLike) -> ShapeSet:
+    """Load every shape in ``path``; raise :class:`UserInputError` for a missing file or unknown format."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"no file at {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".npz", ".npy"):
+        return _from_sample_file(path)
+    if suffix == ".binvox":
+        return _from_binvox(path)
+    if suffix in _MESH_SUFFIXES:
+        return _from_mesh_file(path)
+    raise UserInputError(
+        f"unsupported file {path.name}: expected a sample file (.npz/.npy), a mesh or point file "
+        f"({' '.join(_MESH_SUFFIXES)}) or a .binvox grid"
+    )
