@@ -30,9 +30,12 @@ def test_shape_and_zero_init_output(name, gen, example_input):
     assert torch.count_nonzero(out) == 0  # zero-initialised output layer: D = c_skip x at init
 
 
-@pytest.mark.parametrize("name", POINT_NETS)
-def test_point_nets_are_permutation_equivariant(name, gen, example_input, perturb_parameters):
-    net = build(name, num_classes=2)
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [(n, {}) for n in POINT_NETS] + [("pvcnn", {"normalize": False, "global_feature": False})],
+)
+def test_point_nets_are_permutation_equivariant(name, overrides, gen, example_input, perturb_parameters):
+    net = build(name, num_classes=2, **overrides)
     perturb_parameters(net)
     x = example_input(name, generator=gen)
     c = torch.randn(2, generator=gen)
@@ -89,9 +92,12 @@ def test_deterministic_given_seed_and_config_roundtrip(name, gen, example_input,
 
 
 def test_config_roundtrip_keeps_overrides():
-    net = get_backbone("pvcnn", "tiny", num_classes=5, blocks=[[16, 4]], normalize=False)
+    net = get_backbone(
+        "pvcnn", "tiny", num_classes=5, blocks=[[16, 4]], normalize=False, global_feature=False
+    )
     again = get_backbone(**net.config())
     assert again.config() == net.config() and again.num_classes == 5 and not again.normalize
+    assert again.global_proj is None
 
 
 @pytest.mark.parametrize("name", ALL_NETS)

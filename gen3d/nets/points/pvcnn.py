@@ -10,7 +10,7 @@ PVD's farthest-point-sampling hierarchy is not, since FPS depends on the startin
                        (time/class embedding added after the first conv) -> trilinear devoxelize
          point branch: Conv1d -> GN -> FiLM(embedding) -> SiLU
          fused = voxel + point (+ 1x1 projected residual)
-    -> concat all block outputs + broadcast global max-pooled feature
+    -> concat all block outputs (+ broadcast global max-pooled feature, optional)
     -> head: Conv1d -> GN -> FiLM -> SiLU -> Conv1d(3) (zero-initialised: F = 0 at init, so D = c_skip x)
 
 Sizes: ``tiny`` (0.25M params, CPU demo), ``small`` (2.0M), ``base`` (8.2M), ``paper`` (27.4M, the scale of
@@ -83,6 +83,7 @@ class PVCNN(Backbone):
         head_channels: width of the per-point output head.
         num_classes: number of class labels (0 = unconditional); label ``num_classes`` is the null class.
         normalize: per-shape normalised voxel coordinates (PVCNN) if True, fixed [-1, 1] bounds if False.
+        global_feature: add a max-pooled shape feature, broadcast to every point, before the head.
         size: preset name recorded in ``config()`` (informational).
     """
 
@@ -95,6 +96,7 @@ class PVCNN(Backbone):
         head_channels: int = 64,
         num_classes: int = 0,
         normalize: bool = True,
+        global_feature: bool = True,
         size: str | None = None,
     ):
         super().__init__()
@@ -110,6 +112,7 @@ class PVCNN(Backbone):
             head_channels=head_channels,
             num_classes=num_classes,
             normalize=normalize,
+            global_feature=global_feature,
         )
         self.num_classes = num_classes
         self.normalize = normalize
@@ -120,7 +123,7 @@ class PVCNN(Backbone):
             self.blocks.append(PVConv(c_prev, c, r, emb_dim))
             c_prev = c
         c_cat = sum(c for c, _ in blocks)
-        self.global_proj = nn.Linear(c_cat, head_channels)
+        self.global_proj = nn.Linear(c_cat, head_channels) if global_feature else None
         self.head_in = nn.Conv1d(c_cat, head_channels, 1)
         self.head_norm = group_norm(head_channels)
         self.head_emb = nn.Linear(emb_dim, 2 * head_channels)
@@ -146,7 +149,11 @@ class PVCNN(Backbone):
             h = block(h, coords_by_res[r], emb)
             feats.append(h)
         h = torch.cat(feats, dim=1)  # (B, sum C, N)
-        g = self.global_proj(h.amax(dim=2))[:, :, None]  # global shape feature, broadcast to every point
+        h_in = self.head_in(h)
+        if (
+            self.global_proj is not None
+        ):  # global shape feature (symmetric max pool), broadcast to every point
+            h_in = h_in + self.global_proj(h.amax(dim=2))[:, :, None]
         scale, shift = self.head_emb(emb)[:, :, None].chunk(2, dim=1)
-        h = self.act(self.head_norm(self.head_in(h) + g) * (1 + scale) + shift)
+        h = self.act(self.head_norm(h_in) * (1 + scale) + shift)
         return self.head_out(h).transpose(1, 2)
