@@ -48,6 +48,7 @@ import logging
 import re
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -58,7 +59,7 @@ from gen3d import __version__
 from gen3d.atomic import atomic_write_text, save_npz_atomic
 from gen3d.datasets import open_dataset
 from gen3d.datasets.records import ShapeRecord, stable_key_seed
-from gen3d.errors import UserInputError
+from gen3d.errors import Gen3dError, UserInputError
 
 __all__ = ["CACHE_FORMAT", "PrepareParams", "PrepareResult", "prepare", "process_record", "shape_file"]
 
@@ -332,9 +333,16 @@ def _run_tasks(tasks: list, workers: int, progress: bool) -> list[dict]:
             # spawn: safe with threads (torch) in the parent and identical on every OS
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
                 chunk = max(1, min(16, len(tasks) // (4 * workers)))
-                for r in ex.map(process_record, tasks, chunksize=chunk):
-                    results.append(r)
-                    bar.update(1)
+                try:
+                    for r in ex.map(process_record, tasks, chunksize=chunk):
+                        results.append(r)
+                        bar.update(1)
+                except BrokenProcessPool as e:
+                    raise Gen3dError(
+                        f"a preprocessing worker died ({e}; out of memory or a crash in a mesh parser) after "
+                        f"{len(results)} of {len(tasks)} shapes; finished shapes are kept: re-run to resume, "
+                        "with --workers 1 to find the file that kills it"
+                    ) from None
     finally:
         bar.close()
     return results

@@ -101,3 +101,12 @@ def test_pc15k_cache_datamodule_and_bad_arguments(tmp_path):
     with pytest.raises(UserInputError, match="split 'holdout'"):
         PointCloudDataModule(tmp_path / "c", val_split="holdout")
     assert np.isfinite(b["x"].numpy()).all()
+
+
+def test_batches_do_not_depend_on_num_workers(mesh_cache):
+    def first_epoch(workers):
+        dm = PointCloudDataModule(mesh_cache, batch_size=2, n_points=64, augment_rotate=True, num_workers=workers)
+        dm.setup("fit")
+        return torch.cat([b["x"] for b in dm.train_dataloader()])
+
+    assert torch.equal(first_epoch(0), first_epoch(2))
