@@ -60,6 +60,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "train_split": "train",
         "val_split": "val",
         "seed": 0,
+        "max_count": None,
     },
     "process": {"name": "edm"},
     "net": {"name": "pvcnn", "size": "tiny"},
@@ -98,7 +99,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 #: Extra keys the data group accepts per data type (on top of the shared keys in DEFAULTS["data"]).
 DATA_TYPE_KEYS: dict[str, dict[str, Any]] = {
     "points": {"n_points": 2048, "augment_rotate": False, "augment_scale": None},
-    "voxels": {"resolution": 32, "kind": "solid"},
+    "voxels": {"resolution": 32, "kind": "solid", "augment_rotate": False},
 }
 
 GROUPS = tuple(DEFAULTS)

@@ -81,5 +81,5 @@ class SkipConsumedBatches(L.Callback):
         for dl in loaders if isinstance(loaders, (list, tuple)) else [loaders]:
             sampler = getattr(dl, "sampler", None)
             # a checkpoint on the epoch's last batch resumes at the next epoch: nothing to skip
-            if isinstance(sampler, ResumableSampler) and dl.batch_size and done < len(dl):
+            if callable(getattr(sampler, "skip", None)) and dl.batch_size and done < len(dl):
                 sampler.skip(done * dl.batch_size)

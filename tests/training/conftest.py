@@ -34,3 +34,26 @@ from .standins import install_missing  # noqa: E402
 def _standins(monkeypatch):
     """Fill in gen3d.precond / gen3d.samplers / gen3d.random names the real packages do not define (yet)."""
     return install_missing(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory):
+    """A prepared shape cache (folder layout -> gen3d prepare) with classes airplane / car / chair: 128 points
+    per shape and 8^3 solid grids. Small enough to build in about a second."""
+    import trimesh
+
+    from gen3d.datasets.prepare import prepare
+
+    root = tmp_path_factory.mktemp("collection")
+    makers = {
+        "airplane": lambda i: trimesh.creation.box(extents=(2.0, 0.3 + 0.05 * i, 0.6)),
+        "car": lambda i: trimesh.creation.cylinder(radius=0.5, height=1.0 + 0.2 * i, sections=10),
+        "chair": lambda i: trimesh.creation.icosphere(subdivisions=1, radius=1.0 + 0.1 * i),
+    }
+    for name, make in makers.items():
+        (root / name).mkdir()
+        for i in range(4):
+            make(i).export(root / name / f"{name}{i}.obj")
+    out = tmp_path_factory.mktemp("cache") / "cache"
+    prepare("folder", root, out, n_points=128, voxels=(8,), progress=False)
+    return out
