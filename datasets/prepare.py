@@ -399,6 +399,11 @@ def prepare(
     ds = open_dataset(layout, root, categories, splits, max_count, seed, **options)
     if len(ds) == 0:
         raise UserInputError(f"the selection is empty: no shapes in {root} match the categories/splits given")
+    if normalize == "global" and not any(r.split == "train" for r in ds):
+        raise UserInputError(
+            "global normalisation is fitted on the train split, but the selection has no train shapes; "
+            "include train in --splits or choose another --normalize"
+        )
     if normals and layout in ("pc15k", "points"):
         raise UserInputError(
             f"--normals is not available for the {layout!r} layout: point files carry no normals"

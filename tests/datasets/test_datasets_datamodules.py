@@ -105,7 +105,9 @@ def test_pc15k_cache_datamodule_and_bad_arguments(tmp_path):
 
 def test_batches_do_not_depend_on_num_workers(mesh_cache):
     def first_epoch(workers):
-        dm = PointCloudDataModule(mesh_cache, batch_size=2, n_points=64, augment_rotate=True, num_workers=workers)
+        dm = PointCloudDataModule(
+            mesh_cache, batch_size=2, n_points=64, augment_rotate=True, num_workers=workers
+        )
         dm.setup("fit")
         return torch.cat([b["x"] for b in dm.train_dataloader()])
 

@@ -67,6 +67,9 @@ def test_pc15k_global_normalisation_matches_pointflow(tmp_path):
     assert c.normalization["kind"] == "global"
     np.testing.assert_allclose(g["shift"], train.mean(axis=0), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(g["scale"], [train.reshape(-1).std()] * 3, rtol=1e-9)
+    with pytest.raises(UserInputError, match="fitted on the train split"):
+        _prep(root, tmp_path / "c2", "pc15k", splits="val", normalize="global")
+    assert not (tmp_path / "c2").exists()  # refused before any work
     pts, _, ids = c.load_points("val")
     raw = c.denormalize(pts)  # the global kind needs no ids
     src = np.load(root / "03001627" / "val" / "val0.npy")
