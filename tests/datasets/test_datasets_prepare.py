@@ -245,3 +245,38 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
         ShapeCache(tmp_path)
     with pytest.raises(UserInputError, match="does not exist"):
         ShapeCache(tmp_path / "nowhere")
+
+
+def test_cli_selection_flags(tmp_path, capsys):
+    root = make_pc15k(tmp_path / "pc", n_points=300)
+    argv = [
+        "prepare",
+        "pc15k",
+        str(root),
+        "--out",
+        str(tmp_path / "c"),
+        "--categories",
+        "chair",
+        "--splits",
+        "train,val",
+        "--max-count",
+        "2",
+        "--points",
+        "300",
+        "--voxels",
+        "8,4",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
+    assert main(argv) == 0
+    c = ShapeCache(tmp_path / "c")
+    assert (
+        c.class_names == ["chair"]
+        and c.splits == ["train", "val"]
+        and len(c) == 3
+        and c.resolutions == [4, 8]
+    )
+    assert c.n_points == 300
+    assert main([*argv, "--normals"]) == 2
+    assert "--normals is not available for the 'pc15k' layout" in capsys.readouterr().err
