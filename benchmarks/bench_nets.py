@@ -36,13 +36,15 @@ def run_case(args: argparse.Namespace) -> dict:
     from gen3d.nets import get_backbone
 
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
-    net = get_backbone(args.name, args.size)
+    net = get_backbone(args.name, args.size).to(device)
     train = args.size in TRAIN_SIZES
     batch = (args.voxel_batch if args.name == "unet3d" else args.batch) if train else args.large_batch
-    x = torch.randn(input_shape(args.name, batch, args.points, args.resolution), generator=g)
-    c = torch.randn(batch, generator=g)
+    x = torch.randn(input_shape(args.name, batch, args.points, args.resolution), generator=g).to(device)
+    c = torch.randn(batch, generator=g).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4) if train else None
 
     def step() -> None:
@@ -59,8 +61,10 @@ def run_case(args: argparse.Namespace) -> dict:
         step()
     times, cpu_times = [], []
     for _ in range(args.steps):
+        sync()
         t0, c0 = time.perf_counter(), time.process_time()
         step()
+        sync()
         times.append(time.perf_counter() - t0)
         cpu_times.append(time.process_time() - c0)
     sec = min(times)  # best of N: other processes on the machine only ever add time
@@ -73,6 +77,7 @@ def run_case(args: argparse.Namespace) -> dict:
         "cpu_sec": min(cpu_times),  # CPU seconds summed over threads: far less sensitive to other load
         "shapes_per_s": batch / sec,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0.0,
     }
 
 
@@ -83,7 +88,17 @@ def launch(args: argparse.Namespace, name: str, size: str, tuned: bool) -> dict:
     env["OMP_NUM_THREADS"] = str(args.threads)
     cmd = [sys.executable, __file__, "--child", name, size] + [
         f"--{k.replace('_', '-')}={getattr(args, k)}"
-        for k in ("threads", "steps", "warmup", "batch", "voxel_batch", "large_batch", "points", "resolution")
+        for k in (
+            "threads",
+            "steps",
+            "warmup",
+            "batch",
+            "voxel_batch",
+            "large_batch",
+            "points",
+            "resolution",
+            "device",
+        )
     ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -106,6 +121,7 @@ def main() -> int:
     p.add_argument("--voxel-batch", type=int, default=8, help="voxel batch for tiny/small")
     p.add_argument("--large-batch", type=int, default=2, help="batch for forward-only sizes (base, paper)")
     p.add_argument("--points", type=int, default=2048)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (peak GPU memory is then printed too)")
     p.add_argument("--resolution", type=int, default=32)
     args = p.parse_args()
     if args.child:
@@ -115,9 +131,9 @@ def main() -> int:
 
     tuned = " ".join(f"{k}={v}" for k, v in TUNED_ENV.items())
     print(
-        f"bench_nets: {args.threads} torch threads; points N={args.points}; voxels R={args.resolution}; "
-        f"best of {args.steps} steps after {args.warmup} warm-up, in each of {args.repeats} fresh "
-        "process(es) per case and allocator, launched alternately.\n"
+        f"bench_nets: device {args.device}; {args.threads} torch threads; points N={args.points}; "
+        f"voxels R={args.resolution}; best of {args.steps} steps after {args.warmup} warm-up,\n"
+        f"in each of {args.repeats} fresh process(es) per case and allocator, launched alternately.\n"
         f"default = glibc malloc defaults (MALLOC_* unset); tuned = {tuned} set before start.\n"
         "train = forward + backward + Adam step; forward = no_grad forward only.\n"
         "cpu s = process CPU time per batch summed over threads (wall time x threads on an idle machine).\n"
@@ -146,7 +162,8 @@ def main() -> int:
                 f"{name:<18}{size:<7}{t['params']:>11,}  {t['mode']:<8}{t['batch']:>5}  {d['sec']:>12.3f}"
                 f"{t['sec']:>14.3f}{d['sec'] / t['sec']:>11.2f}{t['shapes_per_s']:>15.1f}"
                 f"{d['cpu_sec']:>11.3f}{t['cpu_sec']:>12.3f}"
-                f"{d['peak_rss_mb']:>12.0f}{t['peak_rss_mb']:>13.0f}",
+                f"{d['peak_rss_mb']:>12.0f}{t['peak_rss_mb']:>13.0f}"
+                + (f"  GPU peak {t['peak_gpu_mb']:.0f} MB" if args.device != "cpu" else ""),
                 flush=True,
             )
     return 0

@@ -77,3 +77,11 @@ def test_normalized_coords_are_invariant_to_translation_and_scale(gen):
     u = voxel_coords(pts, 16)
     assert float(u.min()) >= 0 and float(u.max()) <= 15
     torch.testing.assert_close(voxel_coords(pts * 7.0 + 3.0, 16), u, atol=1e-4, rtol=1e-4)
+
+
+def test_degenerate_cloud_gives_finite_coords_and_grads():
+    pts = torch.zeros(1, 10, 3, requires_grad=True)  # every point at the same place
+    u = voxel_coords(pts, 8)
+    grid = torch.randn(1, 2, 8, 8, 8)
+    devoxelize(grid, u).sum().backward()
+    assert torch.isfinite(u).all() and torch.isfinite(pts.grad).all()
