@@ -58,7 +58,7 @@ def _take(arr, max_shapes):
 
 
 def _load_points_or_voxels(path: str, args, split: str):
-    """-> ("points", (S,N,3)) or ("voxels", (S,1,R,R,R)) from a sample file or a cache directory."""
+    """-> ("points", (S,N,3) | "voxels", (S,1,R,R,R), cache info or None) from a sample file or a cache."""
     p = Path(path)
     if p.is_dir():
         try:
@@ -68,14 +68,16 @@ def _load_points_or_voxels(path: str, args, split: str):
                 f"{p} is a directory but the shape cache module is unavailable: {e}"
             ) from None
         cats = args.categories.split(",") if args.categories else None
-        pts, _, _ = ShapeCache(p).load_points(split, categories=cats, max_count=args.max_shapes)
-        return "points", pts
+        cache = ShapeCache(p)
+        pts, _, _ = cache.load_points(split, categories=cats, max_count=args.max_shapes)
+        info = {"path": str(p), "split": split, "categories": cats, "normalization": cache.normalization}
+        return "points", pts, info
     from gen3d.sample_file import load_samples
 
     s = load_samples(p)
     if s.points is not None:
-        return "points", _take(s.points, args.max_shapes)
-    return "voxels", _take(s.voxels, args.max_shapes)
+        return "points", _take(s.points, args.max_shapes), None
+    return "voxels", _take(s.voxels, args.max_shapes), None
 
 
 def _table(result: dict) -> str:
@@ -140,12 +142,12 @@ def run(args: argparse.Namespace) -> int:
     if args.max_shapes is not None and args.max_shapes < 1:
         raise UserInputError("--max-shapes must be >= 1")
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    kind_g, gen = _load_points_or_voxels(args.samples, args, args.split)
-    kind_r, ref = _load_points_or_voxels(args.reference, args, args.split)
+    kind_g, gen, _ = _load_points_or_voxels(args.samples, args, args.split)
+    kind_r, ref, ref_cache = _load_points_or_voxels(args.reference, args, args.split)
     train = None
     if args.train is not None:
         src = args.reference if args.train == "cache" else args.train
-        kind_t, train = _load_points_or_voxels(src, args, "train")
+        kind_t, train, _ = _load_points_or_voxels(src, args, "train")
         if kind_t != "points":
             raise UserInputError("--train must hold point clouds")
     if kind_g == "voxels" and kind_r == "voxels":
@@ -174,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         "reference": str(args.reference),
         "split": args.split if Path(args.reference).is_dir() else None,
         "train": args.train,
+        "reference_cache": ref_cache,  # includes the cache's normalisation record
     }
     mats = result.pop("_matrices", None)
     print(_table(result))

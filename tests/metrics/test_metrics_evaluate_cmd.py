@@ -46,18 +46,7 @@ def test_points_json_table_and_plot(files, tmp_path, capsys):
     assert "1-NNA" in capsys.readouterr().out
 
 
-def _matplotlib_importable() -> bool:
-    try:
-        import packaging.version  # noqa: F401  (shadowed when tests/packaging lands on sys.path)
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(
-    not _matplotlib_importable(), reason="tests/packaging shadows PyPI 'packaging' (matplotlib)"
-)
-def test_plot_histogram(files, tmp_path):
+def test_plot_histogram(files, tmp_path, real_packaging):
     png = tmp_path / "h.png"
     assert (
         main(
@@ -114,3 +103,48 @@ def test_user_errors(files, tmp_path, capsys):
     assert main(["evaluate", str(files["gen"]), str(files["ref"]), "--max-shapes", "0"]) == 2
     err = capsys.readouterr().err
     assert "gen3d evaluate: error:" in err and "foo" in err
+
+
+def test_reference_from_a_prepared_cache(files, tmp_path):
+    import trimesh
+
+    from gen3d.datasets.cache import ShapeCache
+    from gen3d.datasets.prepare import prepare
+
+    root = tmp_path / "meshes"
+    for cat in ("boxes", "balls"):
+        (root / cat).mkdir(parents=True)
+        for i in range(4):
+            if cat == "boxes":
+                m = trimesh.creation.box(extents=(1 + 0.2 * i, 0.5, 1))
+            else:
+                m = trimesh.creation.icosphere(1, radius=1 + 0.1 * i)
+            m.export(root / cat / f"{cat}{i}.obj")
+    cache = tmp_path / "cache"
+    prepare("folder", root, cache, n_points=64, progress=False)
+    out = tmp_path / "c.json"
+    n_boxes = len(ShapeCache(cache).load_points("train", categories=["boxes"])[0])
+    argv = ["evaluate", str(files["gen"]), str(cache), "--split", "train", "--categories", "boxes"]
+    assert main([*argv, "--metrics", "cd", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["n_ref"] == n_boxes >= 1
+    info = res["inputs"]["reference_cache"]
+    assert info["split"] == "train" and info["categories"] == ["boxes"] and "kind" in info["normalization"]
+    # held-out split as reference, the cache's train split for the novelty score
+    n_val = len(ShapeCache(cache).load_points("val")[0])
+    argv = [
+        "evaluate",
+        str(files["gen"]),
+        str(cache),
+        "--split",
+        "val",
+        "--train",
+        "cache",
+        "--out",
+        str(out),
+    ]
+    assert main([*argv, "--metrics", "cd"]) == 0
+    res = json.loads(out.read_text())
+    assert res["n_ref"] == n_val and res["novelty"]["n_train"] == len(
+        ShapeCache(cache).load_points("train")[0]
+    )
