@@ -37,11 +37,19 @@ def open_dataset(
 
     ``categories``/``splits``: lists or comma-separated strings; ``max_count``: at most this many shapes per
     category and split; ``seed``: seeded split for layouts without an official one. ``options``:
-    layout-specific (``split_file`` for shapenet). Raises :class:`UserInputError` for an unknown layout or a
+    layout-specific: for shapenet ``split_file`` (official split CSV) and ``binvox`` ("solid"/"surface": the
+    shipped v2 voxelisations instead of the meshes). Raises :class:`UserInputError` for an unknown layout or a
     root that does not match the layout (the message says what was expected).
     """
     if layout not in LAYOUTS:
         raise UserInputError(f"unknown layout {layout!r}; expected one of: {', '.join(LAYOUTS)}")
+    options = {k: v for k, v in options.items() if v is not None}
+    allowed = {"shapenet": ("split_file", "binvox")}.get(layout, ())
+    bad = sorted(set(options) - set(allowed))
+    if bad:
+        raise UserInputError(
+            f"layout {layout!r} does not take {', '.join(bad)} (it takes: {list(allowed) or 'none'})"
+        )
     if layout == "shapenet":
         from gen3d.datasets.shapenet import open_shapenet as opener
     elif layout == "pc15k":
@@ -51,7 +59,5 @@ def open_dataset(
     else:
         from gen3d.datasets.folder import open_file_folder
 
-        if options:
-            raise UserInputError(f"layout {layout!r} takes no options, got {sorted(options)}")
         return open_file_folder(layout, root, categories, splits, max_count, seed)
     return opener(root, categories=categories, splits=splits, max_count=max_count, seed=seed, **options)

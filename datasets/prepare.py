@@ -71,7 +71,8 @@ _VOXEL_FRAME_KINDS = ("bbox", "unit_sphere")  # normalisations that fit [-1,1]^3
 
 @dataclass(frozen=True)
 class PrepareParams:
-    """Processing parameters; any change needs a new cache. ``voxels``: resolutions (sorted, unique)."""
+    """Processing parameters; any change needs a new cache. ``voxels``: resolutions (sorted, unique);
+    ``layout``: the layout name, ``shapenet:<kind>.binvox`` when ShapeNet's shipped grids are the source."""
 
     layout: str
     root: str
@@ -382,6 +383,7 @@ def prepare(
     workers: int = 1,
     progress: bool = True,
     split_file=None,
+    binvox: str | None = None,
 ) -> PrepareResult:
     """Preprocess a collection into the cache ``out`` (see the module docstring for layout and rules)."""
     from gen3d.geometry import Normalization
@@ -395,8 +397,7 @@ def prepare(
     res = tuple(sorted({int(r) for r in voxels}))
     if any(r < 2 for r in res):
         raise UserInputError(f"voxel resolutions must be >= 2, got {list(voxels)}")
-    options = {"split_file": split_file} if split_file is not None else {}
-    ds = open_dataset(layout, root, categories, splits, max_count, seed, **options)
+    ds = open_dataset(layout, root, categories, splits, max_count, seed, split_file=split_file, binvox=binvox)
     if len(ds) == 0:
         raise UserInputError(f"the selection is empty: no shapes in {root} match the categories/splits given")
     if normalize == "global" and not any(r.split == "train" for r in ds):
@@ -409,8 +410,9 @@ def prepare(
             f"--normals is not available for the {layout!r} layout: point files carry no normals"
         )
     out = Path(out)
+    source = layout if binvox is None else f"{layout}:{binvox}.binvox"
     p = PrepareParams(
-        layout, str(Path(root).resolve()), int(n_points), bool(normals), res, normalize, int(seed)
+        source, str(Path(root).resolve()), int(n_points), bool(normals), res, normalize, int(seed)
     )
     out.mkdir(parents=True, exist_ok=True)
     _check_params(out, p)

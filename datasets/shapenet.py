@@ -10,6 +10,9 @@ Layouts (detected per model, v2 preferred when both exist)::
 ``id,synsetId,subSynsetId,modelId,split``) when given or found at ``<root>/all.csv``; models it does not list
 are excluded and counted in ``dataset.notes``. Without a CSV the seeded split of :mod:`gen3d.datasets.records`
 is used.
+
+``binvox="solid"|"surface"`` reads the voxelisations ShapeNetCore v2 ships instead of the meshes
+(``models/model_normalized.{solid,surface}.binvox``, 128^3): records of kind ``voxels``.
 """
 
 from __future__ import annotations
@@ -55,8 +58,17 @@ def read_split_csv(path: str | Path) -> dict[tuple[str, str], str]:
     return out
 
 
-def open_shapenet(root, categories=None, splits=None, max_count=None, seed: int = 0, split_file=None):
-    """Enumerate a ShapeNetCore v1/v2 tree -> :class:`ShapeDataset` of mesh records."""
+def open_shapenet(
+    root, categories=None, splits=None, max_count=None, seed: int = 0, split_file=None, binvox=None
+):
+    """Enumerate a ShapeNetCore v1/v2 tree -> :class:`ShapeDataset` of mesh records (voxel records of the
+    shipped ``.binvox`` files with ``binvox="solid"|"surface"``, v2 only)."""
+    if binvox not in (None, "solid", "surface"):
+        raise UserInputError(f"binvox must be 'solid' or 'surface', got {binvox!r}")
+    model_files = (
+        _MODEL_FILES if binvox is None else (("v2", Path(f"models/model_normalized.{binvox}.binvox")),)
+    )
+    kind = "mesh" if binvox is None else "voxels"
     root = Path(root)
     if not root.is_dir():
         raise UserInputError(f"shapenet root {root} is not a directory; expected {EXPECTED}")
@@ -72,7 +84,7 @@ def open_shapenet(root, categories=None, splits=None, max_count=None, seed: int 
     for syn in synsets:
         found = []
         for model_dir in sorted(p for p in syn.iterdir() if p.is_dir()):
-            for version, rel in _MODEL_FILES:
+            for version, rel in model_files:
                 if (model_dir / rel).is_file():
                     found.append((model_dir.name, model_dir / rel))
                     versions.add(version)
@@ -92,15 +104,18 @@ def open_shapenet(root, categories=None, splits=None, max_count=None, seed: int 
                         model_id,
                         split_of[model_id],
                         path,
-                        "mesh",
+                        kind,
                         names[syn.name] if syn.name in names else syn.name,
                     )
                 )
     if not records and not_in_csv == 0:
-        raise UserInputError(f"no model files under {root}; expected {EXPECTED}")
+        what = f"model_normalized.{binvox}.binvox files" if binvox else "model files"
+        raise UserInputError(f"no {what} under {root}; expected {EXPECTED}")
     if missing:
         log.warning(
-            "shapenet: %d model folders without model.obj / models/model_normalized.obj ignored", missing
+            "shapenet: %d model folders without %s ignored",
+            missing,
+            " / ".join(str(r) for _, r in model_files),
         )
     if not_in_csv:
         log.warning("shapenet: %d models not listed in %s excluded", not_in_csv, split_file)

@@ -42,6 +42,12 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--split-file", default=None, help="ShapeNet split CSV (all.csv); default <root>/all.csv"
     )
+    parser.add_argument(
+        "--binvox",
+        choices=("solid", "surface"),
+        default=None,
+        help="shapenet v2: read the shipped model_normalized.<kind>.binvox grids instead of the meshes",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -64,6 +70,7 @@ def run(args) -> int:
         workers=args.workers,
         progress=not args.no_progress,
         split_file=args.split_file,
+        binvox=args.binvox,
     )
     if res.up_to_date:
         print(f"cache {res.out} is up to date ({res.total} shapes, {res.skipped} skipped): nothing to do")

@@ -280,3 +280,23 @@ def test_cli_selection_flags(tmp_path, capsys):
     assert c.n_points == 300
     assert main([*argv, "--normals"]) == 2
     assert "--normals is not available for the 'pc15k' layout" in capsys.readouterr().err
+
+
+def test_shapenet_shipped_binvox_source(tmp_path):
+    root = make_shapenet(tmp_path / "sn", n=3)
+    g = np.zeros((16, 16, 16), dtype=bool)
+    g[2:14, 2:6, 2:14] = True  # a flat slab: thin along y
+    for d in sorted(root.glob("*/*/models")):
+        write_binvox(d / "model_normalized.solid.binvox", g, translate=(-0.5, -0.5, -0.5), scale=1.0)
+    (next(iter(sorted(root.glob("*/*/models")))) / "model_normalized.solid.binvox").unlink()
+    res = _prep(root, tmp_path / "c", "shapenet", binvox="solid", voxels=(16,), normalize="none")
+    assert res.total == 5  # the model without a .binvox is left out
+    c = ShapeCache(tmp_path / "c")
+    assert c.params["layout"] == "shapenet:solid.binvox"
+    for split in c.splits:
+        v = c.load_voxels(split, 16)[0]
+        assert (v[:, 0] == g).all()
+        p = c.load_points(split)[0]  # boundary points in the file's frame: y spans cells 2..6 of [-0.5, 0.5]
+        assert p[:, :, 1].min() >= -0.5 + 2 / 16 - 1e-6 and p[:, :, 1].max() <= -0.5 + 6 / 16 + 1e-6
+    with pytest.raises(UserInputError, match="does not take binvox"):
+        _prep(root, tmp_path / "c2", "modelnet", binvox="solid")
