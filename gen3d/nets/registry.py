@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from gen3d.nets.base import Backbone
@@ -42,8 +43,6 @@ def get_backbone(name: str, size: str | None = "tiny", num_classes: int = 0, **o
                 f"unknown size {size!r} for backbone {name!r}; choose one of {list(SIZES[name])}"
             )
         kwargs.update(SIZES[name][size])
-    import inspect
-
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "size", "num_classes"}
     unknown = sorted(set(overrides) - accepted)
     if unknown:
