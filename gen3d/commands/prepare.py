@@ -20,7 +20,11 @@ def _ints(text: str) -> list[int]:
 def add_arguments(parser) -> None:
     parser.add_argument("layout", help="shapenet | pc15k | modelnet | folder | points | voxels")
     parser.add_argument("root", help="root folder of the collection")
-    parser.add_argument("--out", required=True, help="cache folder (created; an interrupted run resumes)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="cache folder (created; an interrupted run resumes; other parameters into it are refused)",
+    )
     parser.add_argument(
         "--categories", default=None, help="comma-separated category names or ids (default all)"
     )
