@@ -42,9 +42,11 @@ selection.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -320,6 +322,21 @@ def _check_params(out: Path, p: PrepareParams) -> None:
         atomic_write_text(path, json.dumps(p.to_dict(), indent=2))
 
 
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _single_threaded_children():
+    """Set the math-library thread variables the user left unset to 1 while worker processes start."""
+    added = [k for k in _THREAD_VARS if k not in os.environ]
+    os.environ.update({k: "1" for k in added})
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
 def _run_tasks(tasks: list, workers: int, progress: bool) -> list[dict]:
     from tqdm.auto import tqdm
 
@@ -331,8 +348,12 @@ def _run_tasks(tasks: list, workers: int, progress: bool) -> list[dict]:
                 results.append(process_record(t))
                 bar.update(1)
         else:
-            # spawn: safe with threads (torch) in the parent and identical on every OS
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
+            # spawn: safe with threads (torch) in the parent and identical on every OS; one math thread per
+            # worker (unless the user set one), so N workers on N cores do not oversubscribe them
+            with (
+                _single_threaded_children(),
+                ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex,
+            ):
                 chunk = max(1, min(16, len(tasks) // (4 * workers)))
                 try:
                     for r in ex.map(process_record, tasks, chunksize=chunk):
