@@ -122,12 +122,33 @@ def test_degenerate_and_outside_geometry():
         voxelize_surface(seg * np.nan, np.array([[0, 1, 2]]), r)
 
 
-def test_many_small_triangles_match_chunked_path(monkeypatch):
-    """The single-cell shortcut and the pair chunking give the same grid as one unchunked pass."""
-    import gen3d.geometry.voxelize as vox
+def test_kernel_matches_numpy_reference_on_hard_soups(monkeypatch):
+    """The numba kernel and the vectorised numpy reference agree cell for cell on small triangles, slivers
+    across the grid, triangles with vertices on grid planes and faces lying in a grid plane (numpy run in
+    tiny chunks, so the chunking is exercised too)."""
+    from gen3d.geometry import tri_box
 
-    m = trimesh.creation.icosphere(subdivisions=4, radius=0.8)
-    v, f = np.asarray(m.vertices), np.asarray(m.faces)
-    full = voxelize_surface(v, f, 64)
-    monkeypatch.setattr(vox, "_PAIRS_PER_CHUNK", 7)
-    assert np.array_equal(voxelize_surface(v, f, 64), full)
+    monkeypatch.setattr(tri_box, "_PAIRS_PER_CHUNK", 97)
+    rng = np.random.default_rng(5)
+    for _ in range(6):
+        tri = rng.uniform(-3, 19, size=(40, 3, 3))
+        tri[:10] = tri[:10, :1] + rng.normal(0, 0.3, (10, 3, 3))
+        tri[10:20, 2] = tri[10:20, 0] + 0.01 * (tri[10:20, 1] - tri[10:20, 0])
+        tri[20:25] = np.round(tri[20:25])
+        tri[25:30, :, 1] = np.round(tri[25:30, :1, 1])
+        fast = tri_box.mark_surface(tri, 16)
+        assert fast.any() and np.array_equal(fast, tri_box.mark_surface_numpy(tri, 16))
+
+
+def test_faces_on_grid_planes_are_kept():
+    """A cube scaled exactly to [-1, 1] (bbox normalisation) has its faces on the outer grid planes."""
+    v, f = _box((-1, -1, -1), (1, 1, 1))
+    surface = voxelize_surface(v, f, 16)
+    border = np.ones((16, 16, 16), bool)
+    border[1:-1, 1:-1, 1:-1] = False
+    assert np.array_equal(surface, border)
+    assert voxelize_solid(v, f, 16).all()
+    # an inner face on the plane x = 0 touches both neighbouring layers
+    v2, f2 = _box((0, -0.5, -0.5), (0.5, 0.5, 0.5))
+    g = voxelize_surface(v2, f2, 16)
+    assert g[7, 4:12, 4:12].all() and g[8, 4:12, 4:12].all() and not g[6].any()
