@@ -14,9 +14,11 @@ optim        learning rate, Adam betas, EMA decay, gradient clipping, label drop
 trainer      max_steps, precision, devices, checkpoint / gallery / log intervals
 ============ =====================================================================================
 
-Unknown groups and unknown keys in the fixed groups are errors naming the key and the allowed keys. ``process``
+Unknown groups and unknown keys in the fixed groups are errors naming the key and the allowed keys.
+``process``
 and ``net`` take free keyword arguments (their factories validate them). A YAML file may start with
-``base: <name or path>``: the base is loaded first and the file's groups are merged over it (dicts recursively).
+``base: <name or path>``: the base is loaded first and the file's groups are merged over it (dicts
+recursively).
 Overrides are strings ``group.key=value`` with ``value`` parsed as YAML (``trainer.max_steps=100``,
 ``data.categories=[chair,table]``).
 """
@@ -89,6 +91,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sample_every_n_steps": 0,
         "sample_count": 4,
         "sample_steps": 8,
+        "gallery_renderer": "auto",
         "deterministic": False,
         "enable_progress_bar": True,
         "fast_dev_run": False,
@@ -185,7 +188,8 @@ def apply_overrides(cfg: dict, overrides: list[str] | None) -> dict:
 
 
 def resolve_config(raw: dict) -> dict:
-    """Fill defaults into ``raw`` and check it; returns a new plain dict. Unknown keys raise UserInputError."""
+    """Fill defaults into ``raw`` and check it; returns a new plain dict. Unknown keys raise
+    UserInputError."""
     unknown = set(raw) - set(GROUPS)
     if unknown:
         raise UserInputError(f"unknown config group(s) {sorted(unknown)}; allowed groups: {list(GROUPS)}")

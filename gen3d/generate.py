@@ -1,7 +1,8 @@
 """Batched sampling from a trained denoiser with per-sample seeds.
 
 Shape ``i`` depends only on ``seeds[i]`` (and the model, sampler and steps), never on the batch size or its
-position in the batch: every sample gets its own ``torch.Generator`` (``gen3d.random.generators_for_seeds``) that
+position in the batch: every sample gets its own ``torch.Generator``
+(``gen3d.random.generators_for_seeds``) that
 draws its prior sample and any sampler noise.
 """
 
@@ -51,7 +52,8 @@ def generate(
         shape_per_sample: e.g. ``(2048, 3)`` or ``(1, 32, 32, 32)``.
         seeds: ``S`` integer seeds.
         cond: ``(S,)`` class labels or None.
-        guidance: classifier-free guidance weight ``w`` (needs ``cond`` and ``null_label``); None: no guidance.
+        guidance: classifier-free guidance weight ``w`` (needs ``cond`` and ``null_label``); None: no
+        guidance.
         callback: ``callback(start, i, sigma, x, x0_hat)`` for every sampler step of the batch starting at
             sample ``start`` (``x`` is ``(b, ...)``).
 

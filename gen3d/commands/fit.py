@@ -9,11 +9,23 @@ HELP = "train a generative model from a config (shipped name like demo_points, o
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="shipped config name (demo_points, ...) or a YAML path")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="GROUP.KEY=VALUE",
-                        help="override a config entry, e.g. --set trainer.max_steps=100 (repeatable)")
-    parser.add_argument("--resume", default=None, metavar="CKPT|auto",
-                        help="resume from a checkpoint; 'auto' uses <run dir>/checkpoints/last.ckpt if present")
+    parser.add_argument(
+        "--config", required=True, help="shipped config name (demo_points, ...) or a YAML path"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="GROUP.KEY=VALUE",
+        help="override a config entry, e.g. --set trainer.max_steps=100 (repeatable)",
+    )
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="CKPT|auto",
+        help="resume from a checkpoint; 'auto' uses <run dir>/checkpoints/last.ckpt if present",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
 

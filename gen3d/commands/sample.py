@@ -14,16 +14,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sampler", default=None, help="sampler name (default: the config's sampler.name)")
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the config's)")
     parser.add_argument("--seed", type=int, default=0, help="first seed; shape i uses seed + i")
-    parser.add_argument("--class", dest="cls", default=None, help="class name (or index) for conditional models")
+    parser.add_argument(
+        "--class", dest="cls", default=None, help="class name (or index) for conditional models"
+    )
     parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight w")
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--record-trajectory", type=int, default=0, metavar="K",
-                        help="store every K-th sampler state in 'trajectory' (0: off)")
+    parser.add_argument(
+        "--record-trajectory",
+        type=int,
+        default=0,
+        metavar="K",
+        help="store every K-th sampler state in 'trajectory' (0: off)",
+    )
     parser.add_argument("--out", default="samples.npz", help="output .npz")
     parser.add_argument("--ply-dir", default=None, help="also write one .ply per point cloud here")
-    parser.add_argument("--denormalize", action="store_true",
-                        help="map points back to the data's units (needs the cache named in the config)")
-    parser.add_argument("--raw-ema", action="store_true", help="use the raw weights instead of the EMA weights")
+    parser.add_argument(
+        "--denormalize",
+        action="store_true",
+        help="map points back to the data's units (needs the cache named in the config)",
+    )
+    parser.add_argument(
+        "--raw-ema", action="store_true", help="use the raw weights instead of the EMA weights"
+    )
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -88,16 +100,38 @@ def run(args: argparse.Namespace) -> int:
     seeds = np.arange(args.seed, args.seed + args.n, dtype=np.int64)
     recorder = TrajectoryRecorder(args.n, args.record_trajectory) if args.record_trajectory else None
     try:
-        x, nfe = generate(denoiser, process, shape, seeds.tolist(), sampler=sampler, steps=steps, cond=cond,
-                          guidance=args.guidance, null_label=num_classes, batch_size=args.batch_size,
-                          callback=recorder, device=device, schedule=config["sampler"]["schedule"],
-                          rho=config["sampler"]["rho"], progress=not args.no_progress)
+        x, nfe = generate(
+            denoiser,
+            process,
+            shape,
+            seeds.tolist(),
+            sampler=sampler,
+            steps=steps,
+            cond=cond,
+            guidance=args.guidance,
+            null_label=num_classes,
+            batch_size=args.batch_size,
+            callback=recorder,
+            device=device,
+            schedule=config["sampler"]["schedule"],
+            rho=config["sampler"]["rho"],
+            progress=not args.no_progress,
+        )
     except (KeyError, ValueError) as e:
         raise UserInputError(f"sampling failed: {e}") from e
     x = x.numpy()
-    meta = {"config": config, "sampler": sampler, "steps": steps, "nfe": nfe, "guidance": args.guidance,
-            "checkpoint": str(args.ckpt), "ema": not args.raw_ema, "class_names": class_names,
-            "denormalized": bool(args.denormalize), "gen3d_version": __version__}
+    meta = {
+        "config": config,
+        "sampler": sampler,
+        "steps": steps,
+        "nfe": nfe,
+        "guidance": args.guidance,
+        "checkpoint": str(args.ckpt),
+        "ema": not args.raw_ema,
+        "class_names": class_names,
+        "denormalized": bool(args.denormalize),
+        "gen3d_version": __version__,
+    }
     if args.denormalize:
         if not data.get("cache_dir"):
             raise UserInputError("--denormalize needs data.cache_dir in the checkpoint's config")

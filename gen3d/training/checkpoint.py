@@ -1,8 +1,11 @@
 """Checkpoints: atomic writes through Lightning's CheckpointIO, safe reading, and rebuilding the denoiser.
 
-Lightning's own ``_atomic_save`` goes through an fsspec transaction whose local temp file lives in the system temp
-folder and is moved (copied across file systems, never fsynced) into place, so a kill can leave a partial file.
-:class:`AtomicCheckpointIO` writes through :func:`gen3d.atomic.atomic_path` instead: temp file in the destination
+Lightning's own ``_atomic_save`` goes through an fsspec transaction whose local temp file lives in the
+system temp
+folder and is moved (copied across file systems, never fsynced) into place, so a kill can leave a partial
+file.
+:class:`AtomicCheckpointIO` writes through :func:`gen3d.atomic.atomic_path` instead: temp file in the
+destination
 folder, fsync, ``os.replace``.
 """
 
@@ -61,7 +64,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
 def load_denoiser(path: str | os.PathLike, ema: bool = True, map_location: Any = "cpu"):
     """Rebuild the trained denoiser from a checkpoint.
 
-    Returns ``(denoiser, config, process)``: the denoiser (nn.Module in eval mode, EMA weights when ``ema``), the
+    Returns ``(denoiser, config, process)``: the denoiser (nn.Module in eval mode, EMA weights when
+    ``ema``), the
     resolved config dict saved at training time, and the process built from it.
     """
     from gen3d.training.components import build_denoiser, build_process, num_classes_of

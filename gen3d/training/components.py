@@ -142,7 +142,8 @@ def run_dir_of(config: dict) -> Path:
 
 
 def build_trainer(config: dict, callbacks: list | None = None, **overrides):
-    """A Lightning Trainer for ``config['trainer']``: CSV logs and atomic checkpoints under :func:`run_dir_of`.
+    """A Lightning Trainer for ``config['trainer']``: CSV logs and atomic checkpoints under
+    :func:`run_dir_of`.
 
     ``overrides`` are passed to ``lightning.Trainer`` last (tests use them, e.g. ``enable_model_summary``).
     """

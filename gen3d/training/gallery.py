@@ -1,7 +1,9 @@
 """Callback that periodically samples a few shapes with the EMA denoiser and saves a gallery picture.
 
-The picture comes from ``gen3d.viz.render_gallery`` when it is importable (Open3D, loaded lazily by gen3d.viz),
-else from a matplotlib scatter plot. A failure to sample or render never stops training: it is logged as a warning.
+The picture comes from ``gen3d.viz.render_gallery`` when it is importable (Open3D, loaded lazily by
+gen3d.viz),
+else from a matplotlib scatter plot. A failure to sample or render never stops training: it is logged as a
+warning.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ log = logging.getLogger(__name__)
 def save_scatter_gallery(
     shapes: np.ndarray, path: str | os.PathLike, titles: list[str] | None = None
 ) -> Path:
-    """Matplotlib gallery: point clouds ``(S, N, 3)`` as 3D scatters, voxels ``(S, 1, R, R, R)`` (occupied = x > 0)
+    """Matplotlib gallery: point clouds ``(S, N, 3)`` as 3D scatters, voxels ``(S, 1, R, R, R)`` (occupied
+    = x > 0)
     as the scatter of occupied cell centres. Written atomically as PNG."""
     import matplotlib
 
@@ -38,7 +41,7 @@ def save_scatter_gallery(
     fig = plt.figure(figsize=(3 * cols, 3 * rows))
     try:
         for i, s in enumerate(shapes):
-            if s.ndim == 4:  # voxel grid (1, R, R, R) in model space: occupied where > 0
+            if s.ndim == 4:  # voxel grid (1, R, R, R): occupied where > 0; cell centres (idx + 0.5) * 2/R - 1
                 R = s.shape[-1]
                 pts = (np.argwhere(s[0] > 0) + 0.5) * (2.0 / R) - 1.0
             else:
@@ -59,14 +62,18 @@ def save_scatter_gallery(
     return Path(path)
 
 
-def _render(shapes: np.ndarray, path: Path, titles: list[str] | None) -> Path:
-    try:
-        from gen3d.viz import render_gallery  # optional, Open3D-based
-    except ImportError:
-        render_gallery = None
+def _render(shapes: np.ndarray, path: Path, titles: list[str] | None, renderer: str = "auto") -> Path:
+    if shapes.ndim == 5:  # model-space grids {-1, +1} -> occupancy (the voxel convention)
+        shapes = (shapes > 0).astype(np.float32)
+    render_gallery = None
+    if renderer == "auto":
+        try:
+            from gen3d.viz import render_gallery  # optional, Open3D-based
+        except ImportError:
+            render_gallery = None
     if render_gallery is not None:
         try:
-            render_gallery(shapes, path)
+            render_gallery(list(shapes), path, titles=titles)
             if path.is_file():
                 return path
         except Exception as e:  # noqa: BLE001 - fall back to matplotlib
@@ -76,8 +83,10 @@ def _render(shapes: np.ndarray, path: Path, titles: list[str] | None) -> Path:
 
 class SampleGallery(L.Callback):
     """Every ``every_n_steps`` optimiser steps (rank 0 only): sample ``n_shapes`` shapes with the EMA denoiser
-    (fixed seeds, so pictures are comparable across steps), save ``<out_dir>/step_XXXXXXX.png`` and log it to the
-    logger when it supports images."""
+    (fixed seeds, so pictures are comparable across steps), save ``<out_dir>/step_XXXXXXX.png`` and log it
+    to the
+    logger when it supports images. ``renderer``: "auto" (gen3d.viz if importable, else matplotlib) or
+    "matplotlib"."""
 
     def __init__(
         self,
@@ -87,7 +96,11 @@ class SampleGallery(L.Callback):
         sampler: str = "euler",
         steps: int = 8,
         seed: int = 0,
+        renderer: str = "auto",
     ):
+        if renderer not in ("auto", "matplotlib"):
+            raise ValueError(f"gallery renderer must be 'auto' or 'matplotlib', got {renderer!r}")
+        self.renderer = renderer
         self.out_dir = Path(out_dir)
         self.every_n_steps = int(every_n_steps)
         self.n_shapes = int(n_shapes)
@@ -129,7 +142,7 @@ class SampleGallery(L.Callback):
             device=pl_module.device,
         )
         path = self.out_dir / f"step_{step:07d}.png"
-        return _render(x.numpy(), path, titles)
+        return _render(x.numpy(), path, titles, self.renderer)
 
     @staticmethod
     def _log_image(trainer, path: Path, step: int) -> None:

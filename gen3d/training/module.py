@@ -1,7 +1,9 @@
 """The LightningModule: one denoiser trained with one physical process, with EMA weights.
 
-The module is thin on purpose. The process (``gen3d.processes``) owns the noise-level density, the perturbation
-kernel and the loss weight; the denoiser (``gen3d.precond`` around a ``gen3d.nets`` backbone) owns the network.
+The module is thin on purpose. The process (``gen3d.processes``) owns the noise-level density, the
+perturbation
+kernel and the loss weight; the denoiser (``gen3d.precond`` around a ``gen3d.nets`` backbone) owns the
+network.
 The module adds what training needs around them: label dropout for classifier-free guidance, per-step random
 generators (so a resumed run draws exactly the noise the uninterrupted run would have), the EMA copy, loss per
 ln(sigma) bucket, a NaN/inf guard, and the checkpoint payload (EMA + resolved config).
@@ -34,7 +36,8 @@ class Gen3dModule(L.LightningModule):
 
     Args:
         denoiser: nn.Module, ``(B, ...)`` states -> ``(B, ...)`` denoised estimates.
-        process: a gen3d process (``sample_sigma(B, generator, device)``, ``loss(denoiser, x0, cond, generator,
+        process: a gen3d process (``sample_sigma(B, generator, device)``, ``loss(denoiser, x0, cond,
+        generator,
             sigma) -> (B,)``).
         optim: the ``optim`` config group (lr, betas, weight_decay, warmup_steps, ema_decay, ema_warmup,
             p_uncond, sigma_buckets).
@@ -71,7 +74,7 @@ class Gen3dModule(L.LightningModule):
         self._bucket_sum = torch.zeros(len(self.bucket_edges) + 1, dtype=torch.float64)
         self._bucket_count = torch.zeros(len(self.bucket_edges) + 1, dtype=torch.float64)
 
-    # ---- randomness -------------------------------------------------------------------------------------------
+    # ---- randomness ----------------------------------------------------------------------------------------
     def step_generator(self, offset: int = 0) -> torch.Generator:
         """Generator for the current optimiser step and rank: resume-exact without storing RNG state."""
         g = torch.Generator(device=self.device)
@@ -79,7 +82,7 @@ class Gen3dModule(L.LightningModule):
         g.manual_seed(key % (2**63 - 1))
         return g
 
-    # ---- training ---------------------------------------------------------------------------------------------
+    # ---- training ------------------------------------------------------------------------------------------
     def _cond(self, batch: dict, generator: torch.Generator) -> torch.Tensor | None:
         if self.num_classes <= 0:
             return None
@@ -102,7 +105,8 @@ class Gen3dModule(L.LightningModule):
             bad = int((~torch.isfinite(per_sample)).sum())
             raise TrainingDivergedError(
                 f"loss is NaN/inf at step {self.global_step} ({bad} of {B} samples non-finite, sigma range "
-                f"[{sigma.min().item():.3g}, {sigma.max().item():.3g}]); lower optim.lr, keep optim.grad_clip, "
+                f"[{sigma.min().item():.3g}, {sigma.max().item():.3g}]); lower optim.lr, "
+                f"keep optim.grad_clip, "
                 f"or check the data for NaN"
             )
         self.log("train/loss", loss, prog_bar=True, batch_size=B)
@@ -110,7 +114,8 @@ class Gen3dModule(L.LightningModule):
         return loss
 
     def _accumulate_buckets(self, sigma: torch.Tensor, per_sample: torch.Tensor) -> None:
-        """Mean loss per ln(sigma) bucket, logged every ``log_every_n_steps`` (one device sync per interval)."""
+        """Mean loss per ln(sigma) bucket, logged every ``log_every_n_steps`` (one device sync per
+        interval)."""
         edges = torch.tensor(self.bucket_edges, device=sigma.device, dtype=torch.float32)
         idx = torch.bucketize(sigma.float().log(), edges)
         nb = len(self.bucket_edges) + 1
@@ -149,8 +154,15 @@ class Gen3dModule(L.LightningModule):
         self.log("val/loss", loss, batch_size=x0.shape[0], sync_dist=True)
         return loss
 
+    def on_fit_start(self) -> None:
+        # under DDP the weights were just broadcast from rank 0: start the EMA from them (a restored EMA, with
+        # updates already counted, is kept)
+        if self.ema.num_updates == 0:
+            self.ema = EMA(self.denoiser, decay=self.ema.decay, warmup=self.ema.warmup)
+
     def optimizer_step(self, *args, **kwargs) -> None:
-        # EMA right after the parameter update, so a checkpoint written in any on_train_batch_end hook (callbacks
+        # EMA right after the parameter update, so a checkpoint written in any on_train_batch_end hook
+        # (callbacks
         # run before the module's hooks) already holds this step's EMA
         super().optimizer_step(*args, **kwargs)
         self.ema.update(self.denoiser)
@@ -170,7 +182,7 @@ class Gen3dModule(L.LightningModule):
         )
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
-    # ---- EMA and checkpoints ----------------------------------------------------------------------------------
+    # ---- EMA and checkpoints -------------------------------------------------------------------------------
     def ema_denoiser(self) -> nn.Module:
         """A copy of the denoiser holding the EMA weights, in eval mode."""
         d = copy.deepcopy(self.denoiser)

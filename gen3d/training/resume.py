@@ -1,10 +1,13 @@
-"""Exact mid-epoch resume: a shuffling sampler whose order depends only on (seed, epoch, rank) and which can skip
+"""Exact mid-epoch resume: a shuffling sampler whose order depends only on (seed, epoch, rank) and which
+can skip
 the batches a resumed run has already trained on.
 
-Lightning restores the step, optimiser, EMA and epoch counter, but restarts a plain DataLoader at the beginning of
+Lightning restores the step, optimiser, EMA and epoch counter, but restarts a plain DataLoader at the
+beginning of
 the interrupted epoch (so some batches are seen twice and the rest of the run differs). DataModules that use
 :class:`ResumableSampler` for training, together with :class:`SkipConsumedBatches` (added by
-:func:`gen3d.training.components.build_trainer`), continue with exactly the batches the uninterrupted run would
+:func:`gen3d.training.components.build_trainer`), continue with exactly the batches the uninterrupted run
+would
 have used.
 """
 
@@ -20,8 +23,10 @@ __all__ = ["ResumableSampler", "SkipConsumedBatches"]
 class ResumableSampler(DistributedSampler):
     """Shuffled indices of a dataset of ``n`` items, permuted by ``(seed, epoch)``, split across DDP ranks.
 
-    Subclasses ``DistributedSampler`` so Lightning keeps it under DDP instead of wrapping it; the rank and world
-    size are read from ``torch.distributed`` when iteration starts (1 process when not initialised). Each rank gets
+    Subclasses ``DistributedSampler`` so Lightning keeps it under DDP instead of wrapping it; the rank and
+    world
+    size are read from ``torch.distributed`` when iteration starts (1 process when not initialised). Each
+    rank gets
     ``ceil(n / world)`` indices (padded by wrapping, as ``DistributedSampler``) -- or ``floor`` with
     ``drop_last``. ``skip(k)`` drops the first ``k`` indices of the next iteration only.
     """

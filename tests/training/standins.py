@@ -55,7 +55,9 @@ class StandinPrecond(nn.Module):
 
 def standin_schedule(kind, n, sigma_min, sigma_max, rho=7.0):
     i = torch.arange(n, dtype=torch.float64)
-    s = (sigma_max ** (1 / rho) + i / max(n - 1, 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+    s = (
+        sigma_max ** (1 / rho) + i / max(n - 1, 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))
+    ) ** rho
     return torch.cat([s, torch.zeros(1, dtype=torch.float64)]).float()
 
 
@@ -94,7 +96,8 @@ def standin_generators(seeds, device=None):
 
 
 def install_missing(monkeypatch=None) -> list[str]:
-    """Provide gen3d.precond.EDMPrecond, gen3d.samplers.{get_schedule, sample}, gen3d.random.generators_for_seeds
+    """Provide gen3d.precond.EDMPrecond, gen3d.samplers.{get_schedule, sample},
+    gen3d.random.generators_for_seeds
     where the real ones are not there yet. Returns the names that were stood in."""
     import importlib
 
@@ -176,12 +179,11 @@ class InMemoryDataModule(L.LightningDataModule):
         if self.epoch_sampler:
             from gen3d.training.resume import ResumableSampler
 
-            return DataLoader(ds, batch_size=self.batch_size, sampler=ResumableSampler(len(ds), self.seed),
-                              drop_last=True)
+            return DataLoader(
+                ds, batch_size=self.batch_size, sampler=ResumableSampler(len(ds), self.seed), drop_last=True
+            )
         return DataLoader(ds, batch_size=self.batch_size, shuffle=True, drop_last=True)
 
 
 def state_checksum(module: nn.Module) -> float:
     return float(sum(p.double().sum() * (i + 1) for i, p in enumerate(module.state_dict().values())))
-
-

@@ -13,11 +13,24 @@ from gen3d.training.checkpoint import AtomicCheckpointIO, load_denoiser, read_ch
 
 
 def fit_args(cache, run_dir, *extra):
-    sets = [f"data.cache_dir={cache}", "data.n_points=32", "data.batch_size=4", f"experiment.run_dir={run_dir}",
-            "experiment.name=t", "trainer.max_steps=4", "trainer.checkpoint_every_n_steps=2",
-            "trainer.sample_every_n_steps=2", "trainer.sample_count=2", "trainer.sample_steps=2",
-            "trainer.enable_progress_bar=false", "trainer.log_every_n_steps=1", "trainer.accelerator=cpu",
-            "net.size=tiny", *extra]
+    sets = [
+        f"data.cache_dir={cache}",
+        "data.n_points=32",
+        "data.batch_size=4",
+        f"experiment.run_dir={run_dir}",
+        "experiment.name=t",
+        "trainer.max_steps=4",
+        "trainer.checkpoint_every_n_steps=2",
+        "trainer.sample_every_n_steps=2",
+        "trainer.sample_count=2",
+        "trainer.sample_steps=2",
+        "trainer.enable_progress_bar=false",
+        "trainer.log_every_n_steps=1",
+        "trainer.accelerator=cpu",
+        "net.size=tiny",
+        "trainer.gallery_renderer=matplotlib",
+        *extra,
+    ]
     return ["fit", "--config", "demo_points", "--threads", "1"] + [a for s in sets for a in ("--set", s)]
 
 
@@ -32,9 +45,14 @@ def test_fit_writes_checkpoint_logs_and_gallery(trained):
     ckpt = read_checkpoint(trained / "checkpoints" / "last.ckpt")  # weights_only=True load
     assert ckpt["global_step"] == 4
     cfg = ckpt["gen3d"]["config"]
-    assert cfg["experiment"]["class_names"] == ["airplane", "car", "chair"] and cfg["trainer"]["max_steps"] == 4
+    assert (
+        cfg["experiment"]["class_names"] == ["airplane", "car", "chair"] and cfg["trainer"]["max_steps"] == 4
+    )
     assert ckpt["gen3d"]["ema"]["num_updates"] == 4
-    assert sorted(p.name for p in (trained / "gallery").glob("*.png")) == ["step_0000002.png", "step_0000004.png"]
+    assert sorted(p.name for p in (trained / "gallery").glob("*.png")) == [
+        "step_0000002.png",
+        "step_0000004.png",
+    ]
     metrics = (trained / "logs" / "metrics.csv").read_text()
     assert "train/loss" in metrics and "train/loss_lnsigma_" in metrics
     assert not list((trained / "checkpoints").glob(".*"))  # no temp files left behind
@@ -48,7 +66,9 @@ def test_load_denoiser_ema_and_raw(trained):
     assert not ema_net.training and proc.sigma_data == cfg["process"]["sigma_data"]
     for k, v in ema_net.state_dict().items():
         torch.testing.assert_close(v, ckpt["gen3d"]["ema"]["shadow"][k], rtol=0, atol=0)
-        torch.testing.assert_close(raw_net.state_dict()[k], ckpt["state_dict"]["denoiser." + k], rtol=0, atol=0)
+        torch.testing.assert_close(
+            raw_net.state_dict()[k], ckpt["state_dict"]["denoiser." + k], rtol=0, atol=0
+        )
     assert any(not torch.equal(v, raw_net.state_dict()[k]) for k, v in ema_net.state_dict().items())
 
 
@@ -63,8 +83,12 @@ def test_corrupt_checkpoints_raise_checkpoint_error(trained, tmp_path):
     (tmp_path / "trunc.ckpt").write_bytes(good[: len(good) // 2])
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint at all")
     torch.save({"state_dict": {}}, tmp_path / "foreign.ckpt")
-    for name, pattern in (("trunc", "truncated"), ("junk", "truncated"), ("foreign", "not a gen3d checkpoint"),
-                          ("missing", "no checkpoint file")):
+    for name, pattern in (
+        ("trunc", "truncated"),
+        ("junk", "truncated"),
+        ("foreign", "not a gen3d checkpoint"),
+        ("missing", "no checkpoint file"),
+    ):
         with pytest.raises(CheckpointError, match=pattern):
             load_denoiser(tmp_path / f"{name}.ckpt")
     assert main(["sample", "--ckpt", str(tmp_path / "trunc.ckpt"), "--out", str(tmp_path / "s.npz")]) == 2
@@ -88,8 +112,17 @@ def test_interrupted_checkpoint_write_leaves_old_file(tmp_path, monkeypatch):
 
 
 def test_nan_loss_stops_fit_with_step(tiny_cache, tmp_path, capsys):
-    code = main(fit_args(tiny_cache, tmp_path, "optim.lr=1.0e+30", "optim.grad_clip=0", "trainer.max_steps=50",
-                         "trainer.sample_every_n_steps=0", "optim.warmup_steps=0"))
+    code = main(
+        fit_args(
+            tiny_cache,
+            tmp_path,
+            "optim.lr=1.0e+30",
+            "optim.grad_clip=0",
+            "trainer.max_steps=50",
+            "trainer.sample_every_n_steps=0",
+            "optim.warmup_steps=0",
+        )
+    )
     err = capsys.readouterr().err
     assert code == 2 and "loss is NaN/inf at step" in err
 
@@ -97,30 +130,94 @@ def test_nan_loss_stops_fit_with_step(tiny_cache, tmp_path, capsys):
 def test_sample_cli_writes_npz_with_meta(trained, tmp_path):
     ckpt = str(trained / "checkpoints" / "last.ckpt")
     out = tmp_path / "s.npz"
-    assert main(["sample", "--ckpt", ckpt, "--n", "3", "--steps", "3", "--seed", "10", "--class", "chair",
-                 "--guidance", "2.0", "--batch-size", "2", "--record-trajectory", "2", "--out", str(out),
-                 "--ply-dir", str(tmp_path / "ply"), "--no-progress", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--ckpt",
+                ckpt,
+                "--n",
+                "3",
+                "--steps",
+                "3",
+                "--seed",
+                "10",
+                "--class",
+                "chair",
+                "--guidance",
+                "2.0",
+                "--batch-size",
+                "2",
+                "--record-trajectory",
+                "2",
+                "--out",
+                str(out),
+                "--ply-dir",
+                str(tmp_path / "ply"),
+                "--no-progress",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     s = load_samples(out)
-    assert s.points.shape == (3, 32, 3) and s.seeds.tolist() == [10, 11, 12] and s.labels.tolist() == [2, 2, 2]
+    assert (
+        s.points.shape == (3, 32, 3) and s.seeds.tolist() == [10, 11, 12] and s.labels.tolist() == [2, 2, 2]
+    )
     assert s.meta["nfe"] == 5 and s.meta["steps"] == 3 and s.meta["sampler"] == "heun"  # Heun: 2n-1 calls
     assert s.meta["config"]["experiment"]["class_names"] == ["airplane", "car", "chair"]
     assert s.trajectory.shape == (2, 3, 32, 3) and s.traj_sigmas.shape == (2,)
     plys = sorted((tmp_path / "ply").glob("*.ply"))
     assert len(plys) == 3
     raw = plys[0].read_bytes()
-    body = np.frombuffer(raw[raw.index(b"end_header\n") + 11:], dtype="<f4").reshape(-1, 3)
+    body = np.frombuffer(raw[raw.index(b"end_header\n") + 11 :], dtype="<f4").reshape(-1, 3)
     np.testing.assert_array_equal(body, s.points[0])
     # same seed, batch of one: same shape
     out1 = tmp_path / "one.npz"
-    assert main(["sample", "--ckpt", ckpt, "--n", "1", "--steps", "3", "--seed", "11", "--class", "chair",
-                 "--guidance", "2.0", "--out", str(out1), "--no-progress", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--ckpt",
+                ckpt,
+                "--n",
+                "1",
+                "--steps",
+                "3",
+                "--seed",
+                "11",
+                "--class",
+                "chair",
+                "--guidance",
+                "2.0",
+                "--out",
+                str(out1),
+                "--no-progress",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     np.testing.assert_allclose(load_samples(out1).points[0], s.points[1], rtol=1e-5, atol=1e-6)
     json.dumps(s.meta)
 
 
 def test_sample_cli_user_errors(trained, tmp_path, capsys):
     ckpt = str(trained / "checkpoints" / "last.ckpt")
-    base = ["sample", "--ckpt", ckpt, "--n", "1", "--steps", "2", "--out", str(tmp_path / "x.npz"), "--no-progress"]
+    base = [
+        "sample",
+        "--ckpt",
+        ckpt,
+        "--n",
+        "1",
+        "--steps",
+        "2",
+        "--out",
+        str(tmp_path / "x.npz"),
+        "--no-progress",
+    ]
     assert main(base + ["--class", "sofa"]) == 2
     assert "classes: ['airplane', 'car', 'chair']" in capsys.readouterr().err
     assert main(base + ["--guidance", "2"]) == 2

@@ -1,12 +1,20 @@
-"""Config system: shipped configs resolve, unknown keys are errors naming the allowed keys, overrides, base."""
+"""Config system: shipped configs resolve, unknown keys are errors naming the allowed keys, overrides,
+base."""
 
 import pytest
 
 from gen3d.config import DEFAULTS, apply_overrides, config_path, list_configs, load_config, resolve_config
 from gen3d.errors import UserInputError
 
-SHIPPED = ["demo_points", "demo_voxels", "pc15k_airplane_edm", "pc15k_chair_edm", "pc15k_car_edm",
-           "pc15k_chair_pfgmpp", "pc15k_airplane_pfgmpp"]
+SHIPPED = [
+    "demo_points",
+    "demo_voxels",
+    "pc15k_airplane_edm",
+    "pc15k_chair_edm",
+    "pc15k_car_edm",
+    "pc15k_chair_pfgmpp",
+    "pc15k_airplane_pfgmpp",
+]
 
 
 def test_shipped_configs_are_listed_and_resolve():
@@ -37,8 +45,9 @@ def test_unknown_key_names_key_and_allowed():
 
 
 def test_overrides_parse_yaml_values():
-    cfg = load_config("demo_points", ["trainer.max_steps=7", "data.categories=[chair, car]", "optim.lr=0.5",
-                                      "net.width=3"])
+    cfg = load_config(
+        "demo_points", ["trainer.max_steps=7", "data.categories=[chair, car]", "optim.lr=0.5", "net.width=3"]
+    )
     assert cfg["trainer"]["max_steps"] == 7 and cfg["data"]["categories"] == ["chair", "car"]
     assert cfg["optim"]["lr"] == 0.5 and cfg["net"]["width"] == 3  # net kwargs are free (factory checks them)
     for bad in ("trainer.max_steps", "max_steps=3", "trainer..x=1"):

@@ -26,8 +26,16 @@ def test_shape_depends_on_seed_only(denoiser, sampler):
     a, nfe_a = generate(denoiser, proc, (16, 3), seeds, sampler=sampler, steps=4, cond=cond, batch_size=5)
     b, nfe_b = generate(denoiser, proc, (16, 3), seeds, sampler=sampler, steps=4, cond=cond, batch_size=2)
     order = [4, 2, 0, 3, 1]
-    c, _ = generate(denoiser, proc, (16, 3), [seeds[i] for i in order], sampler=sampler, steps=4,
-                    cond=[cond[i] for i in order], batch_size=3)
+    c, _ = generate(
+        denoiser,
+        proc,
+        (16, 3),
+        [seeds[i] for i in order],
+        sampler=sampler,
+        steps=4,
+        cond=[cond[i] for i in order],
+        batch_size=3,
+    )
     assert a.shape == (5, 16, 3) and nfe_a == nfe_b > 0
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(a[order], c, rtol=1e-5, atol=1e-6)
@@ -53,15 +61,21 @@ def test_guidance_one_batched_forward(denoiser):
     backbone = denoiser.backbone
     orig = backbone.forward
     backbone.forward = lambda x, c, cond=None: calls.append(x.shape[0]) or orig(x, c, cond)
-    ClassifierFreeGuidance(denoiser, 2.0, 3)(torch.zeros(4, 5, 3), torch.ones(4), torch.zeros(4, dtype=torch.long))
+    ClassifierFreeGuidance(denoiser, 2.0, 3)(
+        torch.zeros(4, 5, 3), torch.ones(4), torch.zeros(4, dtype=torch.long)
+    )
     assert calls == [8]
 
 
 def test_trajectory_recorder_is_batch_independent(denoiser):
     proc = get_process("edm")
     rec1, rec2 = TrajectoryRecorder(5, every=2), TrajectoryRecorder(5, every=2)
-    generate(denoiser, proc, (8, 3), range(5), sampler="euler", steps=5, batch_size=5, callback=rec1, cond=[0] * 5)
-    generate(denoiser, proc, (8, 3), range(5), sampler="euler", steps=5, batch_size=2, callback=rec2, cond=[0] * 5)
+    generate(
+        denoiser, proc, (8, 3), range(5), sampler="euler", steps=5, batch_size=5, callback=rec1, cond=[0] * 5
+    )
+    generate(
+        denoiser, proc, (8, 3), range(5), sampler="euler", steps=5, batch_size=2, callback=rec2, cond=[0] * 5
+    )
     t1, s1 = rec1.arrays()
     t2, s2 = rec2.arrays()
     assert t1.shape == (3, 5, 8, 3) and s1.shape == (3,)  # steps 0, 2, 4

@@ -12,24 +12,49 @@ from gen3d.training.checkpoint import AtomicCheckpointIO
 from gen3d.training.ema import EMA
 from gen3d.training.module import Gen3dModule, TrainingDivergedError
 from gen3d.training.resume import SkipConsumedBatches
+
 from .standins import InMemoryDataModule, StandinPrecond, TinyBackbone
 
-OPTIM = {"lr": 1e-2, "betas": [0.9, 0.999], "weight_decay": 0.0, "warmup_steps": 3, "ema_decay": 0.9,
-         "ema_warmup": True, "p_uncond": 0.2, "sigma_buckets": [-2.0, -1.0, 0.0, 1.0]}
+OPTIM = {
+    "lr": 1e-2,
+    "betas": [0.9, 0.999],
+    "weight_decay": 0.0,
+    "warmup_steps": 3,
+    "ema_decay": 0.9,
+    "ema_warmup": True,
+    "p_uncond": 0.2,
+    "sigma_buckets": [-2.0, -1.0, 0.0, 1.0],
+}
 
 
 def make_module(num_classes=2, nan=False, seed=0):
     torch.manual_seed(seed)
     den = StandinPrecond(TinyBackbone(num_classes=num_classes, nan=nan), 0.5)
-    return Gen3dModule(den, get_process("edm"), OPTIM, config={"experiment": {"name": "t"}},
-                       num_classes=num_classes, seed=seed)
+    return Gen3dModule(
+        den,
+        get_process("edm"),
+        OPTIM,
+        config={"experiment": {"name": "t"}},
+        num_classes=num_classes,
+        seed=seed,
+    )
 
 
 def trainer(tmp_path, max_steps, callbacks=(), **kw):
-    return L.Trainer(max_steps=max_steps, accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
-                     enable_model_summary=False, plugins=[AtomicCheckpointIO()], default_root_dir=tmp_path,
-                     gradient_clip_val=1.0, callbacks=[SkipConsumedBatches(), *callbacks],
-                     enable_checkpointing=bool(callbacks), **kw)
+    return L.Trainer(
+        max_steps=max_steps,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=tmp_path,
+        gradient_clip_val=1.0,
+        callbacks=[SkipConsumedBatches(), *callbacks],
+        enable_checkpointing=bool(callbacks),
+        **kw,
+    )
 
 
 @pytest.mark.parametrize("ckpt_step", [6, 8])  # 4 steps per epoch: mid-epoch and on the epoch's last batch
@@ -40,11 +65,17 @@ def test_resume_is_exact(tmp_path, ckpt_step):
     t1 = trainer(tmp_path / "a", n)
     t1.fit(straight, datamodule=InMemoryDataModule(batch_size=8))
 
-    ck = ModelCheckpoint(dirpath=tmp_path / "ck", filename="s{step}", save_top_k=-1, every_n_train_steps=ckpt_step)
+    ck = ModelCheckpoint(
+        dirpath=tmp_path / "ck", filename="s{step}", save_top_k=-1, every_n_train_steps=ckpt_step
+    )
     trainer(tmp_path / "b", n, callbacks=[ck]).fit(make_module(), datamodule=InMemoryDataModule(batch_size=8))
     resumed = make_module()
     t3 = trainer(tmp_path / "c", n)
-    t3.fit(resumed, datamodule=InMemoryDataModule(batch_size=8), ckpt_path=tmp_path / "ck" / f"sstep={ckpt_step}.ckpt")
+    t3.fit(
+        resumed,
+        datamodule=InMemoryDataModule(batch_size=8),
+        ckpt_path=tmp_path / "ck" / f"sstep={ckpt_step}.ckpt",
+    )
     assert t3.global_step == t1.global_step == n
     for (k, a), b in zip(straight.denoiser.state_dict().items(), resumed.denoiser.state_dict().values()):
         assert torch.equal(a, b), (k, (a - b).abs().max())
@@ -55,23 +86,35 @@ def test_resume_is_exact(tmp_path, ckpt_step):
         for key in ("exp_avg", "exp_avg_sq", "step"):
             torch.testing.assert_close(sa["state"][i][key], sb["state"][i][key], rtol=0, atol=0)
     # training did something and the EMA lags the raw weights
-    assert not torch.equal(straight.ema.shadow["backbone.mlp.0.weight"],
-                           straight.denoiser.state_dict()["backbone.mlp.0.weight"])
+    assert not torch.equal(
+        straight.ema.shadow["backbone.mlp.0.weight"], straight.denoiser.state_dict()["backbone.mlp.0.weight"]
+    )
 
 
 def test_plain_restart_without_skip_differs(tmp_path):
-    """Control for the test above: without SkipConsumedBatches a mid-epoch resume re-reads the epoch's start."""
+    """Control for the test above: without SkipConsumedBatches a mid-epoch resume re-reads the epoch's
+    start."""
     straight = make_module()
     trainer(tmp_path / "a", 12).fit(straight, datamodule=InMemoryDataModule(batch_size=8))
     ck = ModelCheckpoint(dirpath=tmp_path / "ck", filename="s{step}", save_top_k=-1, every_n_train_steps=6)
     trainer(tmp_path / "b", 6, callbacks=[ck]).fit(make_module(), datamodule=InMemoryDataModule(batch_size=8))
     resumed = make_module()
-    t = L.Trainer(max_steps=12, accelerator="cpu", logger=False, enable_progress_bar=False,
-                  enable_model_summary=False, enable_checkpointing=False, plugins=[AtomicCheckpointIO()],
-                  gradient_clip_val=1.0, default_root_dir=tmp_path / "c")
+    t = L.Trainer(
+        max_steps=12,
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        plugins=[AtomicCheckpointIO()],
+        gradient_clip_val=1.0,
+        default_root_dir=tmp_path / "c",
+    )
     t.fit(resumed, datamodule=InMemoryDataModule(batch_size=8), ckpt_path=tmp_path / "ck" / "sstep=6.ckpt")
-    assert not torch.equal(straight.denoiser.state_dict()["backbone.mlp.0.weight"],
-                           resumed.denoiser.state_dict()["backbone.mlp.0.weight"])
+    assert not torch.equal(
+        straight.denoiser.state_dict()["backbone.mlp.0.weight"],
+        resumed.denoiser.state_dict()["backbone.mlp.0.weight"],
+    )
 
 
 def test_ema_matches_naive_recursion():
@@ -116,9 +159,13 @@ def test_sigma_bucket_means_match_manual():
     mod.log = lambda name, value, **kw: logged.__setitem__(name, value)
     mod._accumulate_buckets(sigma, loss)
     assert mod.bucket_names() == ["lt-2", "-2_-1", "-1_0", "0_1", "ge1"]
-    assert logged == {"train/loss_lnsigma_lt-2": 1.0, "train/loss_lnsigma_-2_-1": 3.0,
-                      "train/loss_lnsigma_-1_0": 8.0, "train/loss_lnsigma_0_1": 16.0,
-                      "train/loss_lnsigma_ge1": 32.0}
+    assert logged == {
+        "train/loss_lnsigma_lt-2": 1.0,
+        "train/loss_lnsigma_-2_-1": 3.0,
+        "train/loss_lnsigma_-1_0": 8.0,
+        "train/loss_lnsigma_0_1": 16.0,
+        "train/loss_lnsigma_ge1": 32.0,
+    }
 
 
 def test_ema_denoiser_is_a_copy():
@@ -128,6 +175,8 @@ def test_ema_denoiser_is_a_copy():
             p.add_(1.0)
     d = mod.ema_denoiser()
     assert not d.training
-    assert not torch.equal(d.state_dict()["backbone.emb.weight"], mod.denoiser.state_dict()["backbone.emb.weight"])
+    assert not torch.equal(
+        d.state_dict()["backbone.emb.weight"], mod.denoiser.state_dict()["backbone.emb.weight"]
+    )
     torch.testing.assert_close(d.state_dict()["backbone.emb.weight"], mod.ema.shadow["backbone.emb.weight"])
     assert copy.deepcopy(d) is not None
