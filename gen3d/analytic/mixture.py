@@ -62,6 +62,8 @@ class _Mixture:
                 f"x must have shape (B, {', '.join(map(str, self.sample_shape))}), got {tuple(x.shape)}"
             )
         check_sigma(sigma, x.shape[0])
+        if self.centres.device != x.device:
+            self.centres, self.weights = self.centres.to(x.device), self.weights.to(x.device)
         return x.reshape(x.shape[0], -1).to(torch.float64), sigma.to(torch.float64)
 
     def _labels(self, batch: int, generator: GeneratorLike) -> torch.Tensor:
@@ -139,17 +141,18 @@ class GaussianMixtureDenoiser(_Mixture):
         super().__init__(means, weights)
         self.std = check_positive("std", std)
 
+    def _weights_flat(self, xf: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        var = self.std**2 + s[:, None] ** 2
+        logits = torch.log(self.weights)[None, :] - _sq_dist(xf, self.centres) / (2.0 * var)
+        return torch.softmax(logits, dim=1)
+
     def posterior_weights(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """``w_k ∝ pi_k N(x; mu_k, (std^2 + sigma^2) I)``, shape (B, K)."""
-        xf, s = self._flat(x, sigma)
-        var = self.std**2 + s[:, None] ** 2
-        return torch.softmax(
-            torch.log(self.weights)[None, :] - _sq_dist(xf, self.centres) / (2.0 * var), dim=1
-        )
+        return self._weights_flat(*self._flat(x, sigma))
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, cond=None) -> torch.Tensor:
         xf, s = self._flat(x, sigma)
-        w = self.posterior_weights(x, sigma)
+        w = self._weights_flat(xf, s)
         shrink = (self.std**2 / (self.std**2 + s**2))[:, None]
         # sum_k w_k [mu_k + shrink (x - mu_k)] = shrink x + (1 - shrink) sum_k w_k mu_k
         out = shrink * xf + (1.0 - shrink) * (w @ self.centres)
