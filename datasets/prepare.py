@@ -470,8 +470,8 @@ def prepare(
     for s in _run_tasks(todo, int(workers), progress):
         status[s["key"]] = s
 
-    norm_global = _fit_global(out, records, status) if normalize == "global" else None
     ok = [r for r in records if status[r.key]["status"] == "ok"]
+    norm_global = _fit_global(out, records, status) if normalize == "global" and ok else None
     skipped = [r for r in records if status[r.key]["status"] == "skipped"]
     reasons = Counter(status[r.key]["reason"] for r in skipped)
     if skipped:
@@ -500,6 +500,11 @@ def prepare(
         ],
     }
     atomic_write_text(out / "report.json", json.dumps(report, indent=2))
+    if not ok:
+        raise UserInputError(
+            f"none of the {len(records)} selected shapes is usable "
+            f"({', '.join(f'{k}: {v}' for k, v in reasons.most_common())}); see {out / 'report.json'}"
+        )
     manifest = {
         "format": CACHE_FORMAT,
         "gen3d_version": __version__,

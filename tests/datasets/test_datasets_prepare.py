@@ -176,6 +176,13 @@ def test_bad_point_files_are_skipped(tmp_path):
     assert res.skipped == 4 and set(reasons) == {"inf", "few", "same", "trunc"}
     assert reasons["inf"] == "nan/inf points" and "only 10 points" in reasons["few"]
     assert "unreadable" in reasons["trunc"] and "coincide" in reasons["same"]
+    # nothing usable at all: one clear error, the report still lists every shape
+    for f in ("ok.npy", "ok2.npy"):
+        (d / f).unlink()
+    with pytest.raises(UserInputError, match=r"none of the 4 selected shapes is usable \(.*only 10 points"):
+        _prep(tmp_path / "p", tmp_path / "c2", "points")
+    assert len(json.loads((tmp_path / "c2" / "report.json").read_text())["skipped"]) == 4
+    assert not (tmp_path / "c2" / "manifest.json").exists()
 
 
 def test_rerun_does_no_work_and_interrupted_run_resumes(tmp_path, capsys):
