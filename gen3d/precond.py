@@ -31,7 +31,10 @@ def edm_coefficients(sigma: torch.Tensor, sigma_data: float) -> tuple[torch.Tens
 
 
 class EDMPrecond(nn.Module):
-    """Denoiser ``(x (B, ...), sigma (B,), cond=None) -> x0_hat (B, ...)`` wrapping ``backbone``."""
+    """Denoiser ``(x (B, ...), sigma (B,), cond=None) -> x0_hat (B, ...)`` wrapping ``backbone``.
+
+    The output dtype is ``x``'s, promoted to at least float32 (as EDM, half-precision inputs give float32).
+    """
 
     def __init__(self, backbone: nn.Module, sigma_data: float = 0.5) -> None:
         super().__init__()
@@ -44,9 +47,10 @@ class EDMPrecond(nn.Module):
         if isinstance(sigma, (int, float)) or (isinstance(sigma, torch.Tensor) and sigma.ndim == 0):
             sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).expand(x.shape[0])
         check_sigma(sigma, x.shape[0])
-        sigma = sigma.to(device=x.device, dtype=x.dtype)
+        # coefficients (and c_noise = ln(sigma)/4 in particular) in at least float32, also for half inputs
+        sigma = sigma.to(device=x.device, dtype=torch.promote_types(x.dtype, torch.float32))
         c_skip, c_out, c_in, c_noise = edm_coefficients(sigma, self.sigma_data)
         f = self.backbone(expand_sigma(c_in, x) * x, c_noise, cond)
         if f.shape != x.shape:
             raise ValueError(f"backbone returned shape {tuple(f.shape)}, expected {tuple(x.shape)}")
-        return expand_sigma(c_skip, x) * x + expand_sigma(c_out, x) * f.to(x.dtype)
+        return expand_sigma(c_skip, x) * x + expand_sigma(c_out, x) * f.to(c_out.dtype)

@@ -4,9 +4,8 @@ Everywhere gen3d accepts a ``generator`` argument it may be
 
 * ``None``: torch's default generator (reproducible only if the caller seeded it),
 * one ``torch.Generator``: one stream for the whole batch,
-* a list of ``B`` generators: sample ``i`` draws from ``generators[i]`` only, so the shape produced for a
-seed is
-  the same whatever the batch size or its position in the batch.
+* a list of ``B`` generators: sample ``i`` draws from ``generators[i]`` only, so the shape produced for a seed
+  is the same whatever the batch size or its position in the batch.
 
 Library code never seeds globally; the CLI builds generators from user seeds with
 :func:`generators_for_seeds`.
@@ -112,14 +111,11 @@ def standard_gamma(
     """``batch`` draws of Gamma(alpha, 1) in float64, shape (B,), using only the given generator(s).
 
     Marsaglia & Tsang (2000) squeeze-rejection method: for ``a >= 1`` with ``d = a - 1/3``, ``c =
-    1/sqrt(9d)``,
-    propose ``v = (1 + c z)^3`` (z standard normal) and accept ``d v`` when ``log U < z²/2 + d - d v + d log
-    v``.
-    For ``a < 1`` use ``Gamma(a) = Gamma(a + 1) · U^(1/a)``. Each sample draws ``n_candidates`` proposals
-    from its
-    own stream at a time (acceptance > 95 % per proposal), so with a generator list a sample's value depends
-    on its
-    generator only. Exact for any ``alpha`` (including 5e5, used by PFGM++ with D = 1e6), computed in float64.
+    1/sqrt(9d)``, propose ``v = (1 + c z)^3`` (z standard normal) and accept ``d v`` when ``log U < z²/2 + d -
+    d v + d log v``. For ``a < 1`` use ``Gamma(a) = Gamma(a + 1) · U^(1/a)``. Each sample draws
+    ``n_candidates`` proposals from its own stream at a time (acceptance > 95 % per proposal), so with a
+    generator list a sample's value depends on its generator only. Exact for any ``alpha`` (including 5e5,
+    used by PFGM++ with D = 1e6), computed in float64.
     """
     alpha = float(alpha)
     if not math.isfinite(alpha) or alpha <= 0:

@@ -2,9 +2,8 @@
 
 The marginal at noise level sigma is ``N(mu, (s^2 + sigma^2) I)``, the ideal denoiser is
 ``D(x; sigma) = mu + s^2 / (s^2 + sigma^2) (x - mu)``, and ``dx/dsigma = (x - D) / sigma = sigma (x - mu) /
-(s^2 +
-sigma^2)`` integrates to ``x(sigma_b) = mu + (x(sigma_a) - mu) sqrt((s^2 + sigma_b^2) / (s^2 + sigma_a^2))``.
-Used to measure sampler error against the exact answer.
+(s^2 + sigma^2)`` integrates to ``x(sigma_b) = mu + (x(sigma_a) - mu) sqrt((s^2 + sigma_b^2) / (s^2 +
+sigma_a^2))``. Used to measure sampler error against the exact answer.
 """
 
 from __future__ import annotations

@@ -114,8 +114,8 @@ class DiracMixtureDenoiser(_Mixture):
         d2 = _sq_dist(xf, self.centres)
         if self.kernel == "gaussian":
             return -d2 / (2.0 * s[:, None] ** 2)
-        # -(n + D)/2 log(d^2 + r^2) = -(n + D)/2 [log r^2 + log1p(d^2 / r^2)]; the first term is common to
-        # all k.
+        # -(n + D)/2 log(d^2 + r^2) = -(n + D)/2 [log r^2 + log1p(d^2 / r^2)]; the first term is common to all
+        # k.
         r2 = s[:, None] ** 2 * self.D
         return -0.5 * (self.n + self.D) * torch.log1p(d2 / r2)
 

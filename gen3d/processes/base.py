@@ -4,9 +4,8 @@ Every process lives in the EDM sigma-frame (Karras et al. 2022, Eq. 1-4): a clea
 (a point cloud (N, 3), a grid (1, R, R, R), ...) is perturbed to ``x = y + noise(sigma)`` and a denoiser
 ``D(x, sigma) ≈ E[y | x, sigma]`` is trained with a weighted MSE. A process owns only what differs between
 processes: the training sigma-density, the perturbation kernel, the prior at ``sigma_max`` and the loss
-weight.
-Sampling uses the probability-flow ODE ``dx/dsigma = (x - D(x; sigma)) / sigma`` for all of them
-(see :mod:`gen3d.samplers`).
+weight. Sampling uses the probability-flow ODE ``dx/dsigma = (x - D(x; sigma)) / sigma`` for all of them (see
+:mod:`gen3d.samplers`).
 """
 
 from __future__ import annotations

@@ -7,10 +7,9 @@ is embedded in ``n + D`` dimensions. With ``r = sigma sqrt(D)`` the perturbation
 
 Sampling it: ``B ~ Beta(n/2, D/2)``, ``R = r sqrt(B / (1 - B))``, ``u`` uniform on the unit sphere of R^n,
 ``x = y + R u``. We use the equivalent chi-square form ``B / (1 - B) = chi2_n / chi2_D``: with ``z ~ N(0,
-I_n)``
-(so ``z / ||z||`` is uniform on the sphere and ``||z||^2 ~ chi2_n`` independently), ``x = y + r z /
-sqrt(chi2_D)``,
-where ``chi2_D = 2 Gamma(D/2)`` is drawn with an explicit generator (:func:`gen3d.random.standard_gamma`).
+I_n)`` (so ``z / ||z||`` is uniform on the sphere and ``||z||^2 ~ chi2_n`` independently), ``x = y + r z /
+sqrt(chi2_D)``, where ``chi2_D = 2 Gamma(D/2)`` is drawn with an explicit generator
+(:func:`gen3d.random.standard_gamma`).
 
 Training density, loss weight and the probability-flow ODE ``dx/dsigma = (x - E[y|x]) / sigma`` are EDM's;
 only the kernel and the prior (the same kernel around 0 at ``sigma_max``) change.

@@ -1,9 +1,8 @@
 """Samplers: pure functions ``(denoiser, x_T, sigmas, *, cond, generator, callback, **opts) -> SampleResult``.
 
 ``get_schedule`` builds sigma grids; ``sample(name, ...)`` dispatches by name. Every sampler reports its
-number
-of network evaluations (``SampleResult.nfe``) and hands each intermediate state to ``callback(i, sigma, x,
-x0_hat)``. ``generator`` may be one ``torch.Generator`` or a list with one per sample (see gen3d.random).
+number of network evaluations (``SampleResult.nfe``) and hands each intermediate state to ``callback(i, sigma,
+x, x0_hat)``. ``generator`` may be one ``torch.Generator`` or a list with one per sample (see gen3d.random).
 
 Names: ``euler``, ``heun`` (EDM Alg. 1), ``edm_stochastic`` (EDM Alg. 2: S_churn, S_min, S_max, S_noise),
 ``euler_maruyama`` (reverse SDE), ``dpmpp_2m`` (DPM-Solver++ 2M), ``adaptive`` (Bogacki-Shampine 3(2): rtol,

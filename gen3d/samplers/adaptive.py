@@ -5,11 +5,9 @@ The PF-ODE is integrated in ``t = log sigma``: ``dx/dt = sigma dx/dsigma = x - D
 a final step to sigma = 0 returns ``D`` (as EDM's last Euler step). Only these two levels of ``sigmas`` are
 used.
 
-Each sample keeps its own step size and accepts/rejects on its own error, so a sample's result does not
-depend on
-the rest of the batch. Every iteration evaluates the denoiser once on the whole batch per stage (finished
-samples
-are evaluated but frozen); the reported NFE counts batched calls, rejected steps included.
+Each sample keeps its own step size and accepts/rejects on its own error, so a sample's result does not depend
+on the rest of the batch. Every iteration evaluates the denoiser once on the whole batch per stage (finished
+samples are evaluated but frozen); the reported NFE counts batched calls, rejected steps included.
 """
 
 from __future__ import annotations

@@ -13,8 +13,7 @@ from gen3d.random import GeneratorLike, check_generator
 __all__ = ["SampleResult", "Callback", "check_schedule", "check_state", "DenoiserCall", "emit"]
 
 # callback(i, sigma, x, x0_hat): state i at noise level sigma; x0_hat is the denoiser output at that state
-# when the
-# sampler computed one (None for the final state).
+# when the sampler computed one (None for the final state).
 Callback = Callable[[int, float, torch.Tensor, "torch.Tensor | None"], None]
 
 

@@ -2,8 +2,7 @@
 
 Both add Gaussian noise: they are exact (as steps -> 0) for Gaussian-kernel processes (EDM, VP, VE, and PFGM++
 in the D -> inf limit). For PFGM++ with finite D the kernel family is not closed under Gaussian convolution,
-so
-use the ODE samplers there (stochastic sampling is then an approximation).
+so use the ODE samplers there (stochastic sampling is then an approximation).
 """
 
 from __future__ import annotations
@@ -71,10 +70,9 @@ def euler_maruyama(
 
     That SDE is the reverse of the VE SDE ``dx = sqrt(2 sigma) dW`` (``d sigma^2 = 2 sigma d sigma``):
     ``dx = -2 sigma grad log p dsigma + sqrt(2 sigma) dW_bar`` with ``grad log p = (D(x; sigma) - x) /
-    sigma^2``.
-    Step ``sigma_i -> sigma_{i+1}`` (``h = sigma_i - sigma_{i+1} > 0``):
-    ``x <- x + 2 h / sigma_i (D - x) + sqrt(2 sigma_i h) eps``. The last step to sigma = 0 returns ``D`` (the
-    noise-free limit). NFE = number of steps. Needs many steps (first order in sqrt(h)).
+    sigma^2``. Step ``sigma_i -> sigma_{i+1}`` (``h = sigma_i - sigma_{i+1} > 0``): ``x <- x + 2 h / sigma_i
+    (D - x) + sqrt(2 sigma_i h) eps``. The last step to sigma = 0 returns ``D`` (the noise-free limit). NFE =
+    number of steps. Needs many steps (first order in sqrt(h)).
     """
     s = check_schedule(sigmas)
     check_state(x, generator)

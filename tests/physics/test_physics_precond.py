@@ -90,3 +90,11 @@ class _PointwiseLinear(nn.Module):
 
     def forward(self, x_in, c_noise, cond=None):
         return self.lin(x_in)
+
+
+def test_precond_half_precision_input_uses_float32_coefficients():
+    den = EDMPrecond(Recorder(), sigma_data=0.5)
+    x = torch.randn(2, 4, 3).to(torch.bfloat16)
+    out = den(x, torch.tensor([0.003, 40.0], dtype=torch.bfloat16))
+    assert out.dtype == torch.float32
+    assert den.backbone.seen[1].dtype == torch.float32
