@@ -157,3 +157,25 @@ def test_pfgmpp_large_D_trajectories_agree_with_edm(sample_shape):
     a = sample("heun", DiracMixtureDenoiser(centres, WEIGHTS, kernel="pfgmpp", D=1e6), x_T, sig).x
     b = sample("heun", DiracMixtureDenoiser(centres, WEIGHTS, kernel="gaussian"), x_T, sig).x
     assert (a - b).abs().max().item() < 1e-3
+
+
+@pytest.mark.parametrize("name", ["heun", "dpmpp_2m"])
+def test_pfgmpp_many_templates_from_a_gaussian(name):
+    """200 templates drawn from N(0, I), a stand-in for Gaussian data (whose PFGM++ posterior mean has no
+    closed form): samples land on templates and reproduce the templates' mean and covariance (5 s.e.)."""
+    k, shape = 200, (4, 3)
+    templates = torch.randn((k, *shape), generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+    proc = get_process("pfgmpp", D=8.0)
+    den = DiracMixtureDenoiser(templates, None, kernel="pfgmpp", D=8.0)
+    x_T = proc.prior((M, *shape), torch.Generator().manual_seed(12))
+    res = sample(name, den, x_T, get_schedule("karras", 48))
+    x = res.x.double().reshape(M, -1)
+    t = templates.reshape(k, -1)
+    assert torch.cdist(x, t).min(1).values.max().item() < 1e-2
+    mean, cov = t.mean(0), torch.cov(t.T, correction=0)
+    assert bool(((x.mean(0) - mean).abs() < 5 * (cov.diagonal() / M).sqrt()).all())
+    var = cov.diagonal()
+    se_cov = ((var[:, None] * var[None, :] + cov**2) / M).sqrt()
+    assert bool(((torch.cov(x.T) - cov).abs() < 5 * se_cov).all())
+    # many distinct templates are used (no collapse onto a few)
+    assert len(set(den.classify(res.x).tolist())) > 0.8 * k * (1 - math.exp(-M / k))
