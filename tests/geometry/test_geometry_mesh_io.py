@@ -133,3 +133,16 @@ def test_check_mesh_reasons():
     assert check_mesh(line, TRI_F) == "degenerate (all faces collinear)"
     # the tolerance is relative: a tiny but real mesh (micrometres) is fine
     assert check_mesh(TRI_V * 1e-6, TRI_F) is None
+
+
+def test_import_is_light():
+    """Importing gen3d.geometry pulls in neither trimesh, numba nor scipy (they load on first use)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gen3d.geometry; "
+        "print(sorted(m for m in ('trimesh', 'numba', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
