@@ -19,7 +19,14 @@ import numpy as np
 
 from gen3d.geometry.tri_box import mark_surface
 
-__all__ = ["voxelize_surface", "voxelize_solid", "fill_enclosed", "grid_spacing", "cell_centers"]
+__all__ = [
+    "voxelize_surface",
+    "voxelize_solid",
+    "voxelize_surface_and_solid",
+    "fill_enclosed",
+    "grid_spacing",
+    "cell_centers",
+]
 
 
 def grid_spacing(resolution: int, spacing: float | None = None) -> float:
@@ -95,6 +102,18 @@ def voxelize_solid(
     """
     surface = voxelize_surface(vertices, faces, resolution, origin, spacing)
     return fill_enclosed(surface)
+
+
+def voxelize_surface_and_solid(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    resolution: int,
+    origin=(-1.0, -1.0, -1.0),
+    spacing: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both grids at once, ``(surface, solid)`` bool ``(R, R, R)`` each, voxelising the surface only once."""
+    surface = voxelize_surface(vertices, faces, resolution, origin, spacing)
+    return surface, fill_enclosed(surface)
 
 
 def fill_enclosed(surface: np.ndarray) -> np.ndarray:

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import trimesh
 
-from gen3d.geometry import cell_centers, sample_surface, voxelize_solid, voxelize_surface
+from gen3d.geometry import (
+    cell_centers,
+    sample_surface,
+    voxelize_solid,
+    voxelize_surface,
+    voxelize_surface_and_solid,
+)
 
 
 def _box(lo, hi):
@@ -36,6 +42,8 @@ def test_box_matches_exact_cell_sets(lo, hi, r, origin, spacing):
     solid_ref, surface_ref = _box_reference(lo, hi, r, np.asarray(origin, float), s)
     assert np.array_equal(voxelize_surface(v, f, r, origin, spacing), surface_ref)
     assert np.array_equal(voxelize_solid(v, f, r, origin, spacing), solid_ref)
+    both = voxelize_surface_and_solid(v, f, r, origin, spacing)
+    assert np.array_equal(both[0], surface_ref) and np.array_equal(both[1], solid_ref)
 
 
 def _point_triangle_distance(points, tris):
