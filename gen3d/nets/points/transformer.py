@@ -104,7 +104,7 @@ class PointTransformer(Backbone):
 
     def __init__(
         self,
-        dim: int = 64,
+        dim: int = 48,
         depth: int = 2,
         heads: int = 4,
         num_latents: int = 32,
@@ -137,19 +137,11 @@ class PointTransformer(Backbone):
         self.latents = nn.Parameter(0.02 * torch.randn(num_latents, dim))
         self.layers = nn.ModuleList()
         for _ in range(depth):
-            self.layers.append(
-                nn.ModuleList(
-                    [
-                        AdaLNAttentionBlock(
-                            dim, heads, mlp_ratio, emb_dim, cross=True
-                        ),  # latents read points
-                        AdaLNAttentionBlock(dim, heads, mlp_ratio, emb_dim, cross=False),  # latents mix
-                        AdaLNAttentionBlock(
-                            dim, heads, mlp_ratio, emb_dim, cross=True
-                        ),  # points read latents
-                    ]
-                )
-            )
+            # (latents read points, latents mix among themselves, points read latents)
+            blocks = [
+                AdaLNAttentionBlock(dim, heads, mlp_ratio, emb_dim, cross=c) for c in (True, False, True)
+            ]
+            self.layers.append(nn.ModuleList(blocks))
         self.norm_out = nn.LayerNorm(dim, elementwise_affine=False)
         self.out_modulation = nn.Linear(emb_dim, 2 * dim)
         self.out = nn.Linear(dim, 3)
