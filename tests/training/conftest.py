@@ -37,12 +37,9 @@ def _standins(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def tiny_cache(tmp_path_factory):
-    """A prepared shape cache (folder layout -> gen3d prepare) with classes airplane / car / chair: 128 points
-    per shape and 8^3 solid grids. Small enough to build in about a second."""
+def tiny_collection(tmp_path_factory):
+    """A mesh-folder collection with classes airplane / car / chair, 4 primitives each."""
     import trimesh
-
-    from gen3d.datasets.prepare import prepare
 
     root = tmp_path_factory.mktemp("collection")
     makers = {
@@ -54,6 +51,14 @@ def tiny_cache(tmp_path_factory):
         (root / name).mkdir()
         for i in range(4):
             make(i).export(root / name / f"{name}{i}.obj")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tiny_collection, tmp_path_factory):
+    """The collection prepared (per-shape bbox normalisation): 128 points per shape and 8^3 solid grids."""
+    from gen3d.datasets.prepare import prepare
+
     out = tmp_path_factory.mktemp("cache") / "cache"
-    prepare("folder", root, out, n_points=128, voxels=(8,), progress=False)
+    prepare("folder", tiny_collection, out, n_points=128, voxels=(8,), progress=False)
     return out
