@@ -116,8 +116,8 @@ class UNet3D(Backbone):
     def __init__(
         self,
         in_channels: int = 1,
-        base_channels: int = 16,
-        channel_mult: Sequence[int] = (1, 2, 4),
+        base_channels: int = 8,
+        channel_mult: Sequence[int] = (1, 2, 2),
         num_res_blocks: int = 1,
         attention: bool = False,
         attention_heads: int = 4,
