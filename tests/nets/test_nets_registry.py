@@ -41,3 +41,10 @@ def test_size_none_uses_class_defaults():
     net = get_backbone("pvcnn", size=None, blocks=[[8, 4]])
     assert net.config()["size"] is None and net.config()["blocks"] == [[8, 4]]
     assert get_backbone(**net.config()).config() == net.config()
+
+
+def test_class_defaults_equal_the_tiny_preset():
+    for name in BACKBONES:
+        default, tiny = get_backbone(name, None).config(), get_backbone(name, "tiny").config()
+        assert default.pop("size") is None and tiny.pop("size") == "tiny"
+        assert default == tiny
