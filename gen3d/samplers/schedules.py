@@ -92,11 +92,18 @@ SCHEDULES = {
 }
 
 
-def get_schedule(name: str, n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, **kwargs):
-    """Schedule by name (``karras``, ``loguniform``/``ve``, ``vp``): float64 tensor (n_steps + 1,), last =
-    0."""
+def get_schedule(
+    name: str, n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0, **kwargs
+):
+    """Schedule by name (``karras``, ``loguniform``/``ve``, ``vp``): float64 tensor (n_steps + 1,), last = 0.
+
+    ``rho`` is used by ``karras`` only (so callers may pass it whatever the schedule); other keyword arguments
+    go to the schedule function (e.g. ``beta_d``, ``beta_min``, ``eps_s`` for ``vp``).
+    """
     if name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; choose one of {sorted(SCHEDULES)}")
+    if SCHEDULES[name] is karras_schedule:
+        kwargs["rho"] = rho
     try:
         return SCHEDULES[name](n_steps, sigma_min=sigma_min, sigma_max=sigma_max, **kwargs)
     except TypeError as e:

@@ -56,3 +56,12 @@ def test_bad_schedule_arguments(kwargs, match):
 def test_unknown_schedule():
     with pytest.raises(ValueError, match="unknown schedule"):
         get_schedule("cosine", 10)
+
+
+def test_rho_only_affects_karras():
+    a = get_schedule("loguniform", 6, sigma_min=0.01, sigma_max=10.0, rho=3.0)
+    b = get_schedule("loguniform", 6, sigma_min=0.01, sigma_max=10.0)
+    assert np.array_equal(a.numpy(), b.numpy())
+    assert not np.allclose(get_schedule("karras", 6, rho=3.0).numpy(), get_schedule("karras", 6).numpy())
+    with pytest.raises(ValueError, match="bad arguments"):
+        get_schedule("karras", 6, beta_d=1.0)
