@@ -112,15 +112,32 @@ def parse_off(data: bytes) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"OFF file declares {n_vertices} vertices and {n_faces} faces but has {len(body)} data lines"
         )
-    vertices = np.array([ln.split()[:3] for ln in body[:n_vertices]], dtype=np.float64).reshape(-1, 3)
-    face_lines = body[n_vertices : n_vertices + n_faces]
-    faces = _off_faces(face_lines)
+    vertex_lines = body[:n_vertices]
+    vertices = _fixed_width(vertex_lines, 3, np.float64)
+    if vertices is None:  # extra per-vertex values (colours, normals): keep the first three
+        vertices = np.array([ln.split()[:3] for ln in vertex_lines], dtype=np.float64).reshape(-1, 3)
+    faces = _off_faces(body[n_vertices : n_vertices + n_faces])
     return vertices, faces
+
+
+def _fixed_width(lines: list[str], width: int, dtype) -> np.ndarray | None:
+    """Fast path: lines of exactly ``width`` numbers each, parsed by numpy's C reader (which rejects ragged
+    rows); None when they are not all of that form."""
+    if not lines:
+        return np.zeros((0, width), dtype=dtype)
+    try:
+        out = np.loadtxt(lines, dtype=dtype, ndmin=2, comments=None)
+    except ValueError:
+        return None
+    return out if out.shape == (len(lines), width) else None
 
 
 def _off_faces(face_lines: list[str]) -> np.ndarray:
     if not face_lines:
         return np.zeros((0, 3), dtype=np.int64)
+    quick = _fixed_width(face_lines, 4, np.int64)
+    if quick is not None and np.all(quick[:, 0] == 3):  # all triangles, no colours
+        return quick[:, 1:].copy()
     rows = [ln.split() for ln in face_lines]
     if all(r[0] == "3" for r in rows):  # fast path: all triangles (colours after index 4 ignored)
         return np.array([r[1:4] for r in rows], dtype=np.int64).reshape(-1, 3)

@@ -146,3 +146,15 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_off_with_vertex_colours_and_bad_counts(tmp_path):
+    p = tmp_path / "c.off"
+    p.write_text("COFF\n3 1 0\n0 0 0 255 0 0 255\n1 0 0 0 255 0 255\n0 1 0 0 0 255 255\n3 0 1 2\n")
+    v, f = load_mesh(p)
+    np.testing.assert_array_equal(v, [[0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(f, [[0, 1, 2]])
+    ragged = tmp_path / "r.off"
+    ragged.write_text("OFF\n2 0 0\n0 0\n1 0 0 5\n")
+    with pytest.raises(UserInputError, match="unreadable"):
+        load_mesh(ragged)
