@@ -74,13 +74,15 @@ class PFGMPPProcess(EDMProcess):
         return resolve_D(n, self.D, self.D_per_dim)
 
     def noise(self, shape, sigma, generator: GeneratorLike = None, device=None, dtype=None) -> torch.Tensor:
-        # x - y = r z / sqrt(chi2_D), r = sigma sqrt(D); computed in float64 so that D = 1e6 stays exact.
+        # x - y = r z / sqrt(chi2_D), r = sigma sqrt(D). The radial factor sqrt(D / chi2_D) is computed in
+        # float64 (it is 1 +- 1e-3 for D = 1e6); z is drawn in the output dtype.
         n = math.prod(shape[1:])
         D = self.augmented_dim(n)
-        z = randn(shape, generator, device=device, dtype=torch.float64)
+        dtype = dtype or torch.get_default_dtype()
+        z = randn(shape, generator, device=device, dtype=dtype)
         chi2_D = 2.0 * standard_gamma(D / 2.0, shape[0], generator, device=device)
-        scale = sigma.to(torch.float64) * torch.sqrt(D / chi2_D)
-        return (expand_sigma(scale, z) * z).to(dtype or torch.get_default_dtype())
+        scale = (sigma.to(torch.float64) * torch.sqrt(D / chi2_D)).to(dtype)
+        return expand_sigma(scale, z) * z
 
     def _kwargs(self) -> dict[str, Any]:
         kw = super()._kwargs()
