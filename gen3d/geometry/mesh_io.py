@@ -69,7 +69,9 @@ def _load_trimesh(path: Path, suffix: str) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(loaded.vertices, np.float64).reshape(-1, 3), np.asarray(
             loaded.faces, np.int64
         ).reshape(-1, 3)
-    return _EMPTY  # PointCloud, Path, ...: no surface
+    if isinstance(loaded, trimesh.PointCloud):  # vertices without faces: check_mesh reports "no faces"
+        return np.asarray(loaded.vertices, np.float64).reshape(-1, 3), np.zeros((0, 3), dtype=np.int64)
+    return _EMPTY  # Path and other non-surface geometry
 
 
 def _concatenate(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -158,3 +158,11 @@ def test_off_with_vertex_colours_and_bad_counts(tmp_path):
     ragged.write_text("OFF\n2 0 0\n0 0\n1 0 0 5\n")
     with pytest.raises(UserInputError, match="unreadable"):
         load_mesh(ragged)
+
+
+def test_point_only_ply_has_no_faces(tmp_path):
+    p = tmp_path / "cloud.ply"
+    trimesh.PointCloud(np.random.default_rng(0).normal(size=(50, 3))).export(p)
+    v, f = load_mesh(p)
+    assert v.shape == (50, 3) and f.shape == (0, 3)
+    assert check_mesh(v, f) == "no faces"
