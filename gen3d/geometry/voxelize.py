@@ -10,7 +10,8 @@ Grid convention (shared by all of gen3d): a grid ``(R, R, R)`` indexed ``[i, j, 
   grid border; everything else is solid (surface cells included). This needs no inside/outside test on the
   mesh, so it is robust to open, self-intersecting and overlapping parts (ShapeNet) as long as holes are
   smaller than a cell. Parts that stick out of the grid are clipped; an interior cut open by the grid border
-  counts as exterior.
+  counts as exterior. Because every surface cell is solid, the occupied volume exceeds the mesh volume by
+  up to a shell of half a cell diagonal (measured: +22 % for a sphere of radius 0.7 at 32^3, +10 % at 64^3).
 """
 
 from __future__ import annotations
