@@ -46,8 +46,8 @@ def rotation(axis: str, angle: float) -> np.ndarray:
 def _frame(direction: np.ndarray) -> np.ndarray:
     """Rotation (3, 3) whose columns (u, w, d) are an orthonormal frame with d along ``direction``."""
     d = direction / np.linalg.norm(direction)
-    helper = np.array([1.0, 0.0, 0.0]) if abs(d[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
-    u = np.cross(helper, d)
+    ref = np.array([1.0, 0.0, 0.0]) if abs(d[0]) < 0.9 else np.array([0.0, 0.0, 1.0])  # not parallel to d
+    u = np.cross(ref, d)
     u /= np.linalg.norm(u)
     w = np.cross(d, u)
     return np.stack([u, w, d], axis=1)
