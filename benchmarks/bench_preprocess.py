@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and of its reaped children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def main() -> None:
@@ -49,11 +57,13 @@ def main() -> None:
         rows = []
         for w in [int(x) for x in args.workers.split(",")]:
             out = Path(tmp) / f"cache_w{w}"
+            cpu0 = _cpu_seconds()
             t = time.perf_counter()
             res = prepare(
                 "shapenet", root, out, n_points=args.points, voxels=(args.res,), workers=w, progress=False
             )
             dt = time.perf_counter() - t
+            cpu = _cpu_seconds() - cpu0
             assert res.processed == n and res.skipped == 0, res
             t = time.perf_counter()
             again = prepare(
@@ -61,15 +71,19 @@ def main() -> None:
             )
             dt_rerun = time.perf_counter() - t
             assert again.up_to_date
-            rows.append((w, dt, n / dt, dt_rerun))
+            rows.append((w, dt, n / dt, dt_rerun, cpu))
             print(f"workers={w}: {dt:.2f} s; load average now {os.getloadavg()}")
         base = rows[0][2]
         print(f"\n{args.points} points + {args.res}^3 surface & solid grids per mesh")
-        cols = ("workers", "time s", "meshes/s", "vs 1st", "re-run s (no work)")
-        head = " | ".join(f"{c:>{w}}" for c, w in zip(cols, (7, 7, 8, 6, 17)))
+        cols = ("workers", "time s", "meshes/s", "vs 1st", "CPU s", "re-run s (no work)")
+        head = " | ".join(f"{c:>{w}}" for c, w in zip(cols, (7, 7, 8, 6, 6, 17)))
         print(head)
-        for w, dt, rate, rr in rows:
-            print(f"{w:>7} | {dt:7.2f} | {rate:8.2f} | {rate / base:5.2f}x | {rr:17.3f}")
+        for w, dt, rate, rr, cpu in rows:
+            print(f"{w:>7} | {dt:7.2f} | {rate:8.2f} | {rate / base:5.2f}x | {cpu:6.2f} | {rr:17.3f}")
+        print(
+            "CPU s: user+system time of this process and its finished worker processes during the run; with a"
+        )
+        print("busy machine (load average above the core count) wall-clock ratios say little about scaling.")
 
 
 if __name__ == "__main__":
