@@ -49,6 +49,8 @@ def _renderer(size: tuple[int, int]):
         _release_all()
         r = rendering.OffscreenRenderer(int(size[0]), int(size[1]))
         r.scene.view.set_post_processing(False)
+        # no shadow-map pass: a third of a software-rendered frame, and tiles must not shade each other
+        r.scene.view.set_shadowing(False, rendering.View.ShadowType.PCF)
         r.scene.set_background(list(_BACKGROUND))
         _RENDERERS[size] = r
     return _RENDERERS[size]
