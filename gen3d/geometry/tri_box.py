@@ -85,8 +85,9 @@ def _mark_kernel(tri, r, waste, tol, grid):  # pragma: no cover - compiled by nu
             for d in range(3):
                 mn = min(v[d], min(v[3 + d], v[6 + d]))
                 mx = max(v[d], max(v[3 + d], v[6 + d]))
-                lo[d] = max(int(np.ceil(mn - tol)) - 1, 0)
-                hi[d] = min(int(np.floor(mx + tol)), r - 1)
+                # clamp before the integer conversion (far-away vertices must not overflow it)
+                lo[d] = max(int(np.ceil(min(max(mn, -2.0), r + 2.0) - tol)) - 1, 0)
+                hi[d] = min(int(np.floor(min(max(mx, -2.0), r + 2.0) + tol)), r - 1)
                 boxes *= max(hi[d] - lo[d] + 1, 0)
                 widest = max(widest, mx - mn)
             if boxes == 0.0:

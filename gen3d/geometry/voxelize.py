@@ -122,15 +122,11 @@ def fill_enclosed(surface: np.ndarray) -> np.ndarray:
     from scipy import ndimage
 
     empty = ~surface
-    labels, _ = ndimage.label(empty)  # default structure: 6-connectivity
-    border = np.unique(
-        np.concatenate(
-            [
-                labels[[0, -1], :, :].ravel(),
-                labels[:, [0, -1], :].ravel(),
-                labels[:, :, [0, -1]].ravel(),
-            ]
-        )
-    )
-    exterior = np.isin(labels, border[border > 0])
+    labels, count = ndimage.label(empty)  # default structure: 6-connectivity
+    faces = [labels[[0, -1], :, :], labels[:, [0, -1], :], labels[:, :, [0, -1]]]
+    is_exterior = np.zeros(count + 1, dtype=bool)  # lookup by label; label 0 = surface cells
+    for face in faces:
+        is_exterior[face.ravel()] = True
+    is_exterior[0] = False
+    exterior = is_exterior[labels]
     return ~exterior

@@ -160,3 +160,15 @@ def test_faces_on_grid_planes_are_kept():
     v2, f2 = _box((0, -0.5, -0.5), (0.5, 0.5, 0.5))
     g = voxelize_surface(v2, f2, 16)
     assert g[7, 4:12, 4:12].all() and g[8, 4:12, 4:12].all() and not g[6].any()
+
+
+def test_far_away_and_huge_geometry():
+    """Vertices far outside the grid neither overflow nor hang: a huge ground plane through y = 0 marks the
+    two layers around it, a far triangle marks nothing."""
+    big = 1e12
+    plane = [[-big, 0, -big], [big, 0, -big], [0, 0, big]]
+    v = np.array(plane + [[1e15, 1e15, 1e15], [2e15, 1e15, 1e15], [0, 2e15, 0]])
+    g = voxelize_surface(v, np.array([[0, 1, 2], [3, 4, 5]]), 8)
+    want = np.zeros((8, 8, 8), bool)
+    want[:, 3:5, :] = True
+    assert np.array_equal(g, want)
