@@ -38,6 +38,15 @@ class Backbone(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def _prepare(self, x: torch.Tensor, c_noise: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """Validate ``c_noise``/``cond`` against ``x``; return ``x`` in the parameters' dtype.
+
+        A float64 input to a float32 net is computed in float32; callers cast the output back to its dtype.
+        """
+        self._check_common(x, c_noise, cond)
+        param = next(self.parameters(), None)
+        return x if param is None or x.dtype == param.dtype else x.to(param.dtype)
+
     def _check_common(self, x: torch.Tensor, c_noise: torch.Tensor, cond: torch.Tensor | None) -> None:
         if not isinstance(c_noise, torch.Tensor) or c_noise.shape != (x.shape[0],):
             got = tuple(c_noise.shape) if isinstance(c_noise, torch.Tensor) else type(c_noise).__name__

@@ -177,3 +177,13 @@ def test_runs_under_bf16_autocast(name, gen, example_input, perturb_parameters):
     ref = net(x, c, cond)
     assert torch.isfinite(low.float()).all()
     assert (low.float() - ref).abs().max() < 0.1 * ref.abs().max() + 1e-3  # bf16 has ~3 significant digits
+
+
+@pytest.mark.parametrize("name", ALL_NETS)
+def test_float64_input_gives_float64_output(name, gen, example_input, perturb_parameters):
+    net = build(name)
+    perturb_parameters(net)
+    x = example_input(name, generator=gen)
+    out64 = net(x.double(), torch.zeros(2, dtype=torch.float64))
+    assert out64.dtype == torch.float64
+    torch.testing.assert_close(out64.float(), net(x, torch.zeros(2)))

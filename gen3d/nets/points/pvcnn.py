@@ -137,7 +137,8 @@ class PVCNN(Backbone):
     ) -> torch.Tensor:
         if x.dim() != 3 or x.shape[-1] != 3:
             raise ValueError(f"pvcnn expects points of shape (B, N, 3), got {tuple(x.shape)}")
-        self._check_common(x, c_noise, cond)
+        in_dtype = x.dtype
+        x = self._prepare(x, c_noise, cond)
         emb = self.act(self.embed(c_noise, cond))
         h = x.transpose(1, 2)  # (B, 3, N)
         coords_by_res: dict[int, torch.Tensor] = {}
@@ -156,4 +157,5 @@ class PVCNN(Backbone):
             h_in = h_in + self.global_proj(h.amax(dim=2))[:, :, None]
         scale, shift = self.head_emb(emb)[:, :, None].chunk(2, dim=1)
         h = self.act(self.head_norm(h_in) * (1 + scale) + shift)
-        return self.head_out(h).transpose(1, 2)
+        out = self.head_out(h).transpose(1, 2)
+        return out.to(in_dtype)

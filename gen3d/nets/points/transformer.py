@@ -155,7 +155,8 @@ class PointTransformer(Backbone):
     ) -> torch.Tensor:
         if x.dim() != 3 or x.shape[-1] != 3:
             raise ValueError(f"point_transformer expects points of shape (B, N, 3), got {tuple(x.shape)}")
-        self._check_common(x, c_noise, cond)
+        in_dtype = x.dtype
+        x = self._prepare(x, c_noise, cond)
         emb = self.act(self.embed(c_noise, cond))
         angles = (x[..., None] * self.coord_scales).flatten(2)  # (B, N, 3 * coord_freqs)
         points = self.point_in(torch.cat([x, torch.sin(angles), torch.cos(angles)], dim=-1))
@@ -164,4 +165,5 @@ class PointTransformer(Backbone):
             latents = mix(read_points(latents, points, emb), None, emb)
             points = read_latents(points, latents, emb)
         shift, scale = self.out_modulation(emb)[:, None, :].chunk(2, dim=-1)
-        return self.out(_modulate(self.norm_out(points), shift, scale))
+        out = self.out(_modulate(self.norm_out(points), shift, scale))
+        return out.to(in_dtype)

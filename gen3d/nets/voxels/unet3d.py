@@ -199,7 +199,8 @@ class UNet3D(Backbone):
                 f"unet3d: resolution R={x.shape[2]} must be divisible by {self.factor} "
                 f"(2^(len(channel_mult)-1) down-samplings)"
             )
-        self._check_common(x, c_noise, cond)
+        in_dtype = x.dtype
+        x = self._prepare(x, c_noise, cond)
         emb = self.act(self.embed(c_noise, cond))
         h = self.conv_in(x)
         skips = [h]
@@ -216,4 +217,5 @@ class UNet3D(Backbone):
                 h = block(torch.cat([h, skips.pop()], dim=1), emb)
             if i < len(self.upsamplers):
                 h = self.upsamplers[i](F.interpolate(h, scale_factor=2.0, mode="nearest"))
-        return self.conv_out(self.act(self.norm_out(h)))
+        out = self.conv_out(self.act(self.norm_out(h)))
+        return out.to(in_dtype)
