@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 CHAIR, TABLE = "03001627", "04379243"
-
-
-def _real_packaging() -> None:
-    """``tests/packaging`` shadows PyPI's ``packaging`` (needed by lightning) once ``tests/`` is on sys.path:
-    import the real one with ``tests/`` taken off the path."""
-    mod = sys.modules.get("packaging")
-    if mod is not None and hasattr(mod, "requirements"):
-        return
-    tests_dir = Path(__file__).resolve().parents[1]
-    saved = list(sys.path)
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != tests_dir]
-    for name in [m for m in sys.modules if m == "packaging" or m.startswith("packaging.")]:
-        del sys.modules[name]
-    try:
-        importlib.import_module("packaging.requirements")
-    finally:
-        sys.path[:] = saved
-
-
-_real_packaging()
 
 
 def box(extents=(1.0, 1.0, 1.0), offset=(0.0, 0.0, 0.0)):
