@@ -63,7 +63,14 @@ def run(args: argparse.Namespace) -> int:
     module, config = build_module(config, dm)
     trainer = build_trainer(config)
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    last = run_dir_of(config) / "checkpoints" / "last.ckpt"
+    if trainer.interrupted:  # Lightning stops gracefully on Ctrl-C
+        if trainer.is_global_zero:
+            print(
+                f"gen3d fit: interrupted at step {trainer.global_step}; continue with --resume auto "
+                f"(last checkpoint: {last if last.is_file() else 'none yet'})"
+            )
+        return 130
     if trainer.is_global_zero and not config["trainer"]["fast_dev_run"]:
-        final = run_dir_of(config) / "checkpoints" / "last.ckpt"
-        print(f"gen3d fit: done at step {trainer.global_step}; checkpoint {final}")
+        print(f"gen3d fit: done at step {trainer.global_step}; checkpoint {last}")
     return 0

@@ -167,6 +167,7 @@ def build_trainer(config: dict, callbacks: list | None = None, **overrides):
                 save_last=True,
                 every_n_train_steps=t["checkpoint_every_n_steps"],
                 auto_insert_metric_name=False,
+                enable_version_counter=False,  # always (over)write last.ckpt, even if the interval changed
             )
         )
     if t["sample_every_n_steps"] > 0:
