@@ -157,13 +157,13 @@ def test_tiny_net_overfits_one_shape(name):
     net = build(name)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     losses = []
-    for _ in range(50):
+    for _ in range(30):
         loss = (net(x, c) - y).square().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert losses[-1] < losses[0] / 10, losses[::10]
+    assert losses[-1] < losses[0] / 20, losses[::10]  # measured: 70x-150x after 30 steps
 
 
 @pytest.mark.parametrize("name", ALL_NETS)
