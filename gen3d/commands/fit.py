@@ -59,6 +59,12 @@ def run(args: argparse.Namespace) -> int:
         if not Path(args.resume).is_file():
             raise UserInputError(f"--resume: no checkpoint at {args.resume}")
         ckpt_path = args.resume
+    if os.environ.get("LOCAL_RANK", "0") == "0":  # not a DDP worker started by Lightning's launcher
+        from gen3d.training.checkpoint import remove_stale_temp_files
+
+        removed = remove_stale_temp_files(run_dir_of(config) / "checkpoints")
+        if removed:
+            print(f"gen3d fit: removed {removed} partial checkpoint file(s) left by an interrupted run")
     dm = build_datamodule(config)
     module, config = build_module(config, dm)
     trainer = build_trainer(config)

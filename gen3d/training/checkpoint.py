@@ -24,7 +24,7 @@ from gen3d.atomic import atomic_path
 from gen3d.errors import CheckpointError
 from gen3d.training.module import CHECKPOINT_KEY
 
-__all__ = ["AtomicCheckpointIO", "load_denoiser", "read_checkpoint"]
+__all__ = ["AtomicCheckpointIO", "load_denoiser", "read_checkpoint", "remove_stale_temp_files"]
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -40,6 +40,20 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self, path, map_location: Any | None = None, weights_only: bool | None = None
     ) -> dict:
         return read_checkpoint(path, map_location=map_location if map_location is not None else "cpu")
+
+
+def remove_stale_temp_files(dirpath: str | os.PathLike) -> int:
+    """Delete temp files (``.<name>.ckpt.<random>.ckpt``) that a killed process left in ``dirpath``.
+
+    Only call this when no process is writing checkpoints there (at the start of a run). Returns the count.
+    """
+    d = Path(dirpath)
+    if not d.is_dir():
+        return 0
+    stale = [p for p in d.glob(".*.ckpt.*.ckpt") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:

@@ -141,6 +141,18 @@ def run_dir_of(config: dict) -> Path:
     return Path(config["experiment"]["run_dir"]) / str(config["experiment"]["name"])
 
 
+def _final_checkpoint_callback(path: Path, every: int):
+    """A callback that writes ``path`` when training ends on a step the periodic checkpoint skipped."""
+    import lightning as L
+
+    class SaveFinalStep(L.Callback):
+        def on_train_end(self, trainer, pl_module) -> None:
+            if trainer.global_step > 0 and trainer.global_step % every:
+                trainer.save_checkpoint(os.fspath(path))
+
+    return SaveFinalStep()
+
+
 def build_trainer(config: dict, callbacks: list | None = None, **overrides):
     """A Lightning Trainer for ``config['trainer']``: CSV logs and atomic checkpoints under
     :func:`run_dir_of`.
@@ -169,6 +181,9 @@ def build_trainer(config: dict, callbacks: list | None = None, **overrides):
                 auto_insert_metric_name=False,
                 enable_version_counter=False,  # always (over)write last.ckpt, even if the interval changed
             )
+        )
+        cbs.append(
+            _final_checkpoint_callback(run_dir / "checkpoints" / "last.ckpt", t["checkpoint_every_n_steps"])
         )
     if t["sample_every_n_steps"] > 0:
         s = config["sampler"]

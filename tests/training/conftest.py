@@ -1,4 +1,4 @@
-"""Training-area fixtures: stand-ins for not-yet-available parts, tiny modules and data."""
+"""Training-area fixtures: a tiny mesh collection and its prepared cache."""
 
 import importlib
 import sys
@@ -26,14 +26,6 @@ def _import_real_packaging():
 
 
 _import_real_packaging()
-
-from .standins import install_missing  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _standins(monkeypatch):
-    """Fill in gen3d.precond / gen3d.samplers / gen3d.random names the real packages do not define (yet)."""
-    return install_missing(monkeypatch)
 
 
 @pytest.fixture(scope="session")

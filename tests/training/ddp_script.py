@@ -13,7 +13,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import lightning as L  # noqa: E402
-from standins import InMemoryDataModule, install_missing, state_checksum  # noqa: E402
+from standins import InMemoryDataModule, state_checksum  # noqa: E402
 
 from gen3d.config import load_config  # noqa: E402
 from gen3d.training.components import build_module, build_trainer  # noqa: E402
@@ -29,7 +29,6 @@ class RecordIndices(L.Callback):
 
 def main(out: Path) -> None:
     torch.set_num_threads(1)
-    install_missing()
     cfg = load_config(
         "demo_points",
         [

@@ -1,20 +1,12 @@
-"""Small stand-ins for the parts other areas provide (precond, samplers, random) while those are missing, and
-tiny deterministic building blocks (backbone, in-memory DataModule) that keep training tests fast.
-
-:func:`install_missing` only fills names that the real packages do not define yet; once the real modules land,
-the tests run against them unchanged.
-"""
+"""Tiny deterministic building blocks that keep training tests fast: an element-wise backbone (optionally
+producing NaN) and an in-memory DataModule whose batches carry the dataset index."""
 
 from __future__ import annotations
-
-import sys
-import types
-from dataclasses import dataclass
 
 import lightning as L
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 
 class TinyBackbone(nn.Module):
@@ -37,101 +29,6 @@ class TinyBackbone(nn.Module):
         return out * float("nan") if self.nan else out
 
 
-class StandinPrecond(nn.Module):
-    """EDM preconditioning (Karras et al. 2022, Table 1)."""
-
-    def __init__(self, backbone, sigma_data=0.5):
-        super().__init__()
-        self.backbone, self.sigma_data = backbone, sigma_data
-
-    def forward(self, x, sigma, cond=None):
-        sd = self.sigma_data
-        s = sigma.reshape(-1, *([1] * (x.dim() - 1))).to(x.dtype)
-        c_skip = sd**2 / (s**2 + sd**2)
-        c_out = s * sd / (s**2 + sd**2).sqrt()
-        c_in = 1 / (s**2 + sd**2).sqrt()
-        return c_skip * x + c_out * self.backbone(c_in * x, sigma.log() / 4, cond)
-
-
-def standin_schedule(kind, n, sigma_min, sigma_max, rho=7.0):
-    i = torch.arange(n, dtype=torch.float64)
-    s = (
-        sigma_max ** (1 / rho) + i / max(n - 1, 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))
-    ) ** rho
-    return torch.cat([s, torch.zeros(1, dtype=torch.float64)]).float()
-
-
-@dataclass
-class StandinResult:
-    x: torch.Tensor
-    nfe: int
-
-
-def standin_sample(name, denoiser, x, sigmas, cond=None, generator=None, callback=None, **opts):
-    """Euler / Heun on the probability-flow ODE dx/dsigma = (x - D)/sigma."""
-    nfe = 0
-    for i in range(len(sigmas) - 1):
-        s, s_next = sigmas[i], sigmas[i + 1]
-        d0 = denoiser(x, s.expand(x.shape[0]), cond)
-        nfe += 1
-        if callback is not None:
-            callback(i, s, x, d0)
-        dx = (x - d0) / s
-        x_next = x + (s_next - s) * dx
-        if name == "heun" and s_next > 0:
-            d1 = denoiser(x_next, s_next.expand(x.shape[0]), cond)
-            nfe += 1
-            x_next = x + (s_next - s) * 0.5 * (dx + (x_next - d1) / s_next)
-        x = x_next
-    return StandinResult(x, nfe)
-
-
-def standin_generators(seeds, device=None):
-    out = []
-    for s in seeds:
-        g = torch.Generator(device=device or "cpu")
-        g.manual_seed(int(s))
-        out.append(g)
-    return out
-
-
-def install_missing(monkeypatch=None) -> list[str]:
-    """Provide gen3d.precond.EDMPrecond, gen3d.samplers.{get_schedule, sample},
-    gen3d.random.generators_for_seeds
-    where the real ones are not there yet. Returns the names that were stood in."""
-    import importlib
-
-    import gen3d
-
-    def setattr_(obj, name, value):
-        if monkeypatch is not None:
-            monkeypatch.setattr(obj, name, value, raising=False)
-        else:
-            setattr(obj, name, value)
-
-    wanted = {
-        "gen3d.precond": {"EDMPrecond": StandinPrecond},
-        "gen3d.samplers": {"get_schedule": standin_schedule, "sample": standin_sample},
-        "gen3d.random": {"generators_for_seeds": standin_generators},
-    }
-    stood_in = []
-    for modname, attrs in wanted.items():
-        try:
-            mod = importlib.import_module(modname)
-        except ImportError:
-            mod = types.ModuleType(modname)
-            if monkeypatch is not None:
-                monkeypatch.setitem(sys.modules, modname, mod)
-            else:
-                sys.modules[modname] = mod
-            setattr_(gen3d, modname.split(".")[-1], mod)
-        for name, value in attrs.items():
-            if not hasattr(mod, name):
-                setattr_(mod, name, value)
-                stood_in.append(f"{modname}.{name}")
-    return stood_in
-
-
 class TensorDataset(Dataset):
     def __init__(self, x, labels):
         self.x, self.labels = x, labels
@@ -141,23 +38,6 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, i):
         return {"x": self.x[i], "label": self.labels[i], "index": torch.tensor(i)}
-
-
-class EpochShuffleSampler(Sampler):
-    """Permutation from (seed, epoch): the order of epoch e is the same in a resumed run."""
-
-    def __init__(self, n, seed=0):
-        self.n, self.seed, self.epoch = n, seed, 0
-
-    def set_epoch(self, epoch):
-        self.epoch = epoch
-
-    def __len__(self):
-        return self.n
-
-    def __iter__(self):
-        g = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
 
 
 class InMemoryDataModule(L.LightningDataModule):

@@ -72,10 +72,14 @@ def test_load_denoiser_ema_and_raw(trained):
     assert any(not torch.equal(v, raw_net.state_dict()[k]) for k, v in ema_net.state_dict().items())
 
 
-def test_resume_auto_continues(trained, tiny_cache):
-    run_dir = trained.parent
-    assert main(fit_args(tiny_cache, run_dir, "trainer.max_steps=6") + ["--resume", "auto"]) == 0
-    assert read_checkpoint(trained / "checkpoints" / "last.ckpt")["global_step"] == 6
+def test_resume_auto_continues(trained, tiny_cache, tmp_path):
+    import shutil
+
+    shutil.copytree(trained, tmp_path / "t")  # leave the shared run untouched
+    # 7 is not a multiple of the checkpoint interval (2): the final step is still saved
+    assert main(fit_args(tiny_cache, tmp_path, "trainer.max_steps=7") + ["--resume", "auto"]) == 0
+    ckpt = read_checkpoint(tmp_path / "t" / "checkpoints" / "last.ckpt")
+    assert ckpt["global_step"] == 7 and ckpt["gen3d"]["ema"]["num_updates"] == 7
 
 
 def test_corrupt_checkpoints_raise_checkpoint_error(trained, tmp_path):

@@ -7,13 +7,14 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from gen3d.precond import EDMPrecond
 from gen3d.processes import get_process
 from gen3d.training.checkpoint import AtomicCheckpointIO
 from gen3d.training.ema import EMA
 from gen3d.training.module import Gen3dModule, TrainingDivergedError
 from gen3d.training.resume import SkipConsumedBatches
 
-from .standins import InMemoryDataModule, StandinPrecond, TinyBackbone
+from .standins import InMemoryDataModule, TinyBackbone
 
 OPTIM = {
     "lr": 1e-2,
@@ -29,7 +30,7 @@ OPTIM = {
 
 def make_module(num_classes=2, nan=False, seed=0):
     torch.manual_seed(seed)
-    den = StandinPrecond(TinyBackbone(num_classes=num_classes, nan=nan), 0.5)
+    den = EDMPrecond(TinyBackbone(num_classes=num_classes, nan=nan), 0.5)
     return Gen3dModule(
         den,
         get_process("edm"),
