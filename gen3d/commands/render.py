@@ -29,6 +29,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=36, help="turntable frames / max trajectory frames")
     parser.add_argument("--fps", type=float, default=12.0)
     parser.add_argument("--no-titles", action="store_true")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="give up after this many seconds (0: no limit); rendering runs in a child process",
+    )
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+
+
+def _child_argv(args: argparse.Namespace) -> list[str]:
+    """The same command for a child process (rendering cannot be interrupted from Python: the Open3D call
+    holds the GIL, so a hung software-Vulkan frame is only escapable by killing its process)."""
+    argv = [
+        "render",
+        args.input,
+        "--out",
+        args.out,
+        "--mode",
+        args.mode,
+        "--color-by",
+        args.color_by,
+        "--max-shapes",
+        str(args.max_shapes),
+        "--size",
+        str(args.size),
+        "--frames",
+        str(args.frames),
+        "--fps",
+        str(args.fps),
+        "--in-process",
+    ]
+    if args.representation:
+        argv += ["--representation", args.representation]
+    if args.ncols:
+        argv += ["--ncols", str(args.ncols)]
+    if args.no_titles:
+        argv.append("--no-titles")
+    return argv
+
+
+def _run_with_deadline(args: argparse.Namespace) -> int:
+    import subprocess
+    import sys
+
+    from gen3d.viz.backend import RenderBackendError
+
+    cmd = [sys.executable, "-m", "gen3d", *_child_argv(args)]
+    proc = subprocess.Popen(cmd)
+    try:
+        return proc.wait(timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise RenderBackendError(
+            f"rendering did not finish within {args.timeout:g} s (software Vulkan starved of CPU?); "
+            "retry with a larger --timeout, fewer/smaller tiles, or on a less loaded machine"
+        ) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
     from gen3d.viz.backend import RenderBackendError, offscreen_problem
     from gen3d.viz.loaders import load_shapes
 
-    shape_set = load_shapes(args.input)
+    shape_set = load_shapes(args.input)  # fail fast on a bad input before starting a renderer
+    if args.timeout and not args.in_process:
+        return _run_with_deadline(args)
     problem = offscreen_problem()
     if problem:
         raise RenderBackendError(problem)

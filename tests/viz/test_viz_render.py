@@ -56,7 +56,11 @@ def test_render_command_gallery_and_trajectory(tmp_path, prim_points, capsys, si
     path = save_samples(
         tmp_path / "s.npz", SampleFile(points=pts, seeds=np.array([1, 2]), trajectory=traj, traj_sigmas=sig)
     )
-    assert main(["render", str(path), "--out", str(tmp_path / "g.png"), "--size", "96"]) == 0
+    # --timeout 0 renders in this process (shares the session renderer); the trajectory below goes through the
+    # default child process with a deadline
+    assert (
+        main(["render", str(path), "--out", str(tmp_path / "g.png"), "--size", "96", "--timeout", "0"]) == 0
+    )
     g = np.asarray(Image.open(tmp_path / "g.png").convert("RGB"))
     assert (
         g.shape == (96, 192, 3)
@@ -72,3 +76,10 @@ def test_render_command_gallery_and_trajectory(tmp_path, prim_points, capsys, si
     # noise frames scatter points over the tile; the clean box fills a compact region
     assert silhouette(frames[0]).sum() != silhouette(frames[-1]).sum()
     assert "wrote" in capsys.readouterr().out
+
+
+def test_render_command_gives_up_at_its_deadline(tmp_path, prim_points, capsys):
+    path = save_samples(tmp_path / "s.npz", SampleFile(points=prim_points["box"][None]))
+    assert main(["render", str(path), "--out", str(tmp_path / "g.png"), "--timeout", "0.05"]) == 2
+    err = capsys.readouterr().err
+    assert "did not finish within 0.05 s" in err and not (tmp_path / "g.png").exists()
