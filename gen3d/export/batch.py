@@ -19,7 +19,7 @@ from gen3d.atomic import atomic_write_text
 from gen3d.errors import UserInputError
 from gen3d.export.checks import DegenerateShapeError
 from gen3d.export.marching import voxels_to_mesh
-from gen3d.export.reconstruct import points_to_mesh
+from gen3d.export.reconstruct import METHODS, points_to_mesh
 from gen3d.export.report import MeshReport, mesh_report
 from gen3d.export.writers import FORMATS, write_mesh
 from gen3d.sample_file import SampleFile, load_samples
@@ -94,6 +94,8 @@ def export_samples(
     sf = samples if isinstance(samples, SampleFile) else load_samples(samples)
     if source == "auto":
         source = "voxels" if sf.voxels is not None else "points"
+    if method not in METHODS:
+        raise UserInputError(f"unknown reconstruction method {method!r}; choose one of {', '.join(METHODS)}")
     if source not in ("voxels", "points"):
         raise UserInputError(f"source must be 'auto', 'voxels' or 'points', got {source!r}")
     data = sf.voxels if source == "voxels" else sf.points
@@ -137,6 +139,9 @@ def export_samples(
         except DegenerateShapeError as e:
             res.error = str(e)
             log.warning("shape %d skipped: %s", i, e)
+        except RuntimeError as e:  # Open3D / scikit-image failing on an odd shape: report it, keep going
+            res.error = f"{type(e).__name__}: {e}"
+            log.warning("shape %d failed: %s", i, res.error)
         results.append(res)
         if progress is not None:
             progress(res)
