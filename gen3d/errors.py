@@ -1,7 +1,7 @@
 """Exception types shared across gen3d.
 
-Library code raises these (or plain ``ValueError``/``TypeError`` for programming errors); the CLI prints them as one
-line that tells the user what to do.
+Library code raises these (or plain ``ValueError``/``TypeError`` for programming errors); the CLI prints
+them as one line that tells the user what to do.
 """
 
 from __future__ import annotations

@@ -108,7 +108,9 @@ def load_samples(path: str | os.PathLike) -> SampleFile:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
-        raise CheckpointError(f"cannot read sample file {path}: {e} (truncated or not an .npz/.npy file?)") from e
+        raise CheckpointError(
+            f"cannot read sample file {path}: {e} (truncated or not an .npz/.npy file?)"
+        ) from e
     meta = {}
     if "meta" in data:
         try:

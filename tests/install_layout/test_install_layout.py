@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pyproject():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
@@ -54,6 +56,8 @@ def test_import_has_no_side_effects():
 
 
 def test_cli_help_lists_commands():
-    out = subprocess.run([sys.executable, "-m", "gen3d", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "gen3d", "--help"], capture_output=True, text=True, check=True
+    )
     for name in ("prepare", "synth", "fit", "sample", "evaluate", "export", "render", "view", "demo"):
         assert name in out.stdout, f"`gen3d {name}` missing from --help"

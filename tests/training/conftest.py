@@ -1,31 +1,6 @@
 """Training-area fixtures: a tiny mesh collection and its prepared cache."""
 
-import importlib
-import sys
-from pathlib import Path
-
 import pytest
-
-
-def _import_real_packaging():
-    """``tests/packaging`` (a test package) shadows PyPI's ``packaging`` once ``tests/`` is on sys.path, which
-    breaks ``import lightning``. Import the real one first, with ``tests/`` taken off the path."""
-    mod = sys.modules.get("packaging")
-    if mod is not None and hasattr(importlib.import_module("packaging"), "requirements"):
-        return
-    tests_dir = str(Path(__file__).resolve().parents[1])
-    saved = list(sys.path)
-    sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != tests_dir]
-    for name in [m for m in sys.modules if m == "packaging" or m.startswith("packaging.")]:
-        del sys.modules[name]
-    try:
-        importlib.import_module("packaging.requirements")
-        importlib.import_module("packaging.version")
-    finally:
-        sys.path[:] = saved
-
-
-_import_real_packaging()
 
 
 @pytest.fixture(scope="session")
