@@ -57,8 +57,13 @@ def _take(arr, max_shapes):
     return arr if max_shapes is None else arr[:max_shapes]
 
 
-def _load_points_or_voxels(path: str, args, split: str):
-    """-> ("points", (S,N,3) | "voxels", (S,1,R,R,R), cache info or None) from a sample file or a cache."""
+def _load_points_or_voxels(path: str, args, split: str, n_points: int | None = None):
+    """-> ("points", (S,N,3) | "voxels", (S,1,R,R,R), cache info or None) from a sample file or a cache.
+
+    ``n_points``: for a cache, take this many points per shape (the cache stores its points in random
+    order, so the first ``n_points`` are a uniform random subset of the surface sample); the protocol needs
+    equal counts.
+    """
     p = Path(path)
     if p.is_dir():
         try:
@@ -69,8 +74,18 @@ def _load_points_or_voxels(path: str, args, split: str):
             ) from None
         cats = args.categories.split(",") if args.categories else None
         cache = ShapeCache(p)
-        pts, _, _ = cache.load_points(split, categories=cats, max_count=args.max_shapes)
-        info = {"path": str(p), "split": split, "categories": cats, "normalization": cache.normalization}
+        if n_points is not None and n_points > cache.n_points:
+            raise UserInputError(
+                f"samples have {n_points} points per shape but the cache {p} holds only {cache.n_points}"
+            )
+        pts, _, _ = cache.load_points(split, categories=cats, max_count=args.max_shapes, n_points=n_points)
+        info = {
+            "path": str(p),
+            "split": split,
+            "categories": cats,
+            "normalization": cache.normalization,
+            "points_per_shape": int(pts.shape[1]),
+        }
         return "points", pts, info
     from gen3d.sample_file import load_samples
 
@@ -143,11 +158,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError("--max-shapes must be >= 1")
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     kind_g, gen, _ = _load_points_or_voxels(args.samples, args, args.split)
-    kind_r, ref, ref_cache = _load_points_or_voxels(args.reference, args, args.split)
+    n_gen = gen.shape[1] if kind_g == "points" else None
+    kind_r, ref, ref_cache = _load_points_or_voxels(args.reference, args, args.split, n_gen)
     train = None
     if args.train is not None:
         src = args.reference if args.train == "cache" else args.train
-        kind_t, train, _ = _load_points_or_voxels(src, args, "train")
+        kind_t, train, _ = _load_points_or_voxels(src, args, "train", n_gen)
         if kind_t != "points":
             raise UserInputError("--train must hold point clouds")
     if kind_g == "voxels" and kind_r == "voxels":

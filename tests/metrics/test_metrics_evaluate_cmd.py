@@ -46,7 +46,7 @@ def test_points_json_table_and_plot(files, tmp_path, capsys):
     assert "1-NNA" in capsys.readouterr().out
 
 
-def test_plot_histogram(files, tmp_path, real_packaging):
+def test_plot_histogram(files, tmp_path):
     png = tmp_path / "h.png"
     assert (
         main(
@@ -148,3 +148,15 @@ def test_reference_from_a_prepared_cache(files, tmp_path):
     assert res["n_ref"] == n_val and res["novelty"]["n_train"] == len(
         ShapeCache(cache).load_points("train")[0]
     )
+    # fewer generated points than the cache holds: the reference is subsampled to the same count (recorded)
+    few = save_samples(
+        tmp_path / "few.npz", SampleFile(points=np.asarray(np.load(files["gen"])["points"][:, :32]))
+    )
+    assert (
+        main(["evaluate", str(few), str(cache), "--split", "val", "--metrics", "cd", "--out", str(out)]) == 0
+    )
+    res = json.loads(out.read_text())
+    assert res["n_points"] == [32, 32] and res["inputs"]["reference_cache"]["points_per_shape"] == 32
+    # more generated points than the cache holds: a clear error, no resampling up
+    many = save_samples(tmp_path / "many.npz", SampleFile(points=np.zeros((2, 128, 3), np.float32)))
+    assert main(["evaluate", str(many), str(cache), "--split", "val", "--metrics", "cd"]) == 2
