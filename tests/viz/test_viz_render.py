@@ -18,8 +18,10 @@ def test_gallery_silhouettes_land_on_their_tiles(prim_points, silhouette):
     from gen3d.viz import render_gallery_array
     from gen3d.viz.layout import TILE
 
-    sphere = trimesh.creation.icosphere(3, 0.7)
-    img = render_gallery_array([prim_points["torus"], sphere], ncols=2, size=(TILE_PX, TILE_PX))
+    # points, not meshes: lit meshes are the slow path of software Vulkan (see the report / benchmark)
+    img = render_gallery_array(
+        [prim_points["torus"], prim_points["sphere"]], ncols=2, size=(TILE_PX, TILE_PX)
+    )
     assert img.shape == (TILE_PX, 2 * TILE_PX, 3) and img.dtype == np.uint8
     mask = silhouette(img)
     assert (img[~mask] >= 245).all() and img[0, 0].tolist() == [255, 255, 255]  # white background
@@ -28,10 +30,11 @@ def test_gallery_silhouettes_land_on_their_tiles(prim_points, silhouette):
     # the sphere is fitted to the unit ball and the tile spans TILE world units: an orthographic camera maps
     # it to a disc of radius TILE_PX / TILE pixels centred on the tile
     ys, xs = np.nonzero(right)
-    assert xs.mean() == pytest.approx(TILE_PX / 2 - 0.5, abs=1.5)
-    assert ys.mean() == pytest.approx(TILE_PX / 2 - 0.5, abs=1.5)
-    radius = np.sqrt(right.sum() / np.pi)
-    assert radius == pytest.approx(TILE_PX / TILE, rel=0.05)
+    assert (xs.min() + xs.max()) / 2 == pytest.approx(TILE_PX / 2 - 0.5, abs=1.5)
+    assert (ys.min() + ys.max()) / 2 == pytest.approx(TILE_PX / 2 - 0.5, abs=1.5)
+    # extent of the disc (points are drawn as ~2 px squares, hence the tolerance)
+    assert (xs.max() - xs.min()) / 2 == pytest.approx(TILE_PX / TILE, abs=2.5)
+    assert (ys.max() - ys.min()) / 2 == pytest.approx(TILE_PX / TILE, abs=2.5)
     # lit, not flat: the shaded sphere has a spread of brightness
     assert img[TILE_PX // 2 - 30 : TILE_PX // 2 + 30, TILE_PX + 34 : TILE_PX + 94].std() > 10
 
@@ -39,12 +42,13 @@ def test_gallery_silhouettes_land_on_their_tiles(prim_points, silhouette):
 def test_different_shapes_give_different_pictures(silhouette):
     from gen3d.viz import render_gallery_array
 
-    box, torus = trimesh.creation.box((1.0, 1.0, 0.5)), trimesh.creation.torus(0.6, 0.25)
+    box = trimesh.sample.sample_surface(trimesh.creation.box((1.0, 1.0, 0.5)), 4096, seed=0)[0]
+    torus = trimesh.sample.sample_surface(trimesh.creation.torus(0.6, 0.25), 4096, seed=0)[0]
     kw = {"size": (TILE_PX, TILE_PX), "azimuth": 0.0, "elevation": 0.0, "color_by": "uniform"}
     a, b = silhouette(render_gallery_array([box], **kw)), silhouette(render_gallery_array([torus], **kw))
     c = TILE_PX // 2
     # seen along z: the torus' hole is background, the box is solid there
-    assert a[c - 3 : c + 3, c - 3 : c + 3].all() and not b[c - 3 : c + 3, c - 3 : c + 3].any()
+    assert a[c - 6 : c + 6, c - 6 : c + 6].mean() > 0.5 and not b[c - 6 : c + 6, c - 6 : c + 6].any()
     assert (a & b).sum() / (a | b).sum() < 0.8
 
 
