@@ -49,18 +49,9 @@ def _from_sample_file(path: Path) -> ShapeSet:
 
 
 def _from_binvox(path: Path) -> ShapeSet:
-    try:
-        from gen3d.datasets import binvox
-    except ImportError as e:
-        raise UserInputError(
-            f"cannot read {path.name}: the .binvox reader (gen3d.datasets.binvox) is not installed"
-        ) from e
-    reader = getattr(binvox, "read_binvox", None) or getattr(binvox, "load_binvox", None)
-    if reader is None:
-        raise UserInputError(f"cannot read {path.name}: gen3d.datasets.binvox has no read_binvox()")
-    out = reader(path)
-    grid = getattr(out, "data", out[0] if isinstance(out, tuple) else out)
-    return ShapeSet([np.asarray(grid, dtype=np.float32)], [path.stem])
+    from gen3d.datasets.binvox import read_binvox
+
+    return ShapeSet([read_binvox(path).occupancy.astype(np.float32)], [path.stem])
 
 
 def _from_mesh_file(path: Path) -> ShapeSet:

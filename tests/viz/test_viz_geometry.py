@@ -79,6 +79,13 @@ def test_load_shapes_formats(tmp_path):
     trimesh.creation.box().export(tmp_path / "b.obj")
     assert kind_of(load_shapes(tmp_path / "p.ply").shapes[0]) == "points"
     assert kind_of(load_shapes(tmp_path / "b.obj").shapes[0]) == "mesh"
+    from gen3d.datasets.binvox import write_binvox
+
+    occ = np.zeros((8, 8, 8), bool)
+    occ[1:3, 2:7, 4] = True
+    write_binvox(tmp_path / "g.binvox", occ)
+    grid = load_shapes(tmp_path / "g.binvox").shapes[0]
+    assert kind_of(grid) == "voxels" and np.array_equal(grid > 0.5, occ)
     (tmp_path / "x.xyz").write_text("0 0 0\n")
     with pytest.raises(UserInputError, match="unsupported"):
         load_shapes(tmp_path / "x.xyz")
