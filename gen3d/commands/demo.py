@@ -204,7 +204,18 @@ def run(args: argparse.Namespace) -> int:
     gallery_png = out / "gallery.png"
     if not args.no_render:
         t = _step("render the gallery")
-        _call(["render", str(gallery_path), "--out", str(gallery_png), "--ncols", str(k)])
+        _call(
+            [
+                "render",
+                str(gallery_path),
+                "--out",
+                str(gallery_png),
+                "--ncols",
+                str(k),
+                "--max-shapes",
+                str(gallery.num_shapes),
+            ]
+        )
         timings["render"] = time.perf_counter() - t
 
     # 7. meshes: one per category
