@@ -18,7 +18,7 @@ import torch
 
 from gen3d.processes.base import expand_sigma
 from gen3d.random import GeneratorLike
-from gen3d.samplers.base import Callback, DenoiserCall, SampleResult, check_schedule, check_state, emit
+from gen3d.samplers.base import Callback, SampleResult, emit, start
 
 __all__ = ["adaptive"]
 
@@ -44,15 +44,13 @@ def adaptive(
     ``callback(i, sigma, x, None)`` is called after every iteration with the largest current sigma of the
     batch.
     """
-    s = check_schedule(sigmas)
-    check_state(x, generator)
+    s, f = start(denoiser, x, sigmas, cond, generator)
     if not (rtol > 0 and atol > 0):
         raise ValueError(f"rtol and atol must be positive, got rtol={rtol}, atol={atol}")
     if not h_init > 0:
         raise ValueError(f"h_init must be positive, got {h_init}")
     s_end = s[-2] if s[-1] == 0 else s[-1]
     b = x.shape[0]
-    f = DenoiserCall(denoiser, cond)
     t_end = math.log(s_end)
     t = torch.full((b,), math.log(s[0]), dtype=torch.float64, device=x.device)
     h = torch.full((b,), -h_init, dtype=torch.float64, device=x.device)

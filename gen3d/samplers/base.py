@@ -10,7 +10,7 @@ import torch
 
 from gen3d.random import GeneratorLike, check_generator
 
-__all__ = ["SampleResult", "Callback", "check_schedule", "check_state", "DenoiserCall", "emit"]
+__all__ = ["SampleResult", "Callback", "check_schedule", "check_state", "DenoiserCall", "start", "emit"]
 
 # callback(i, sigma, x, x0_hat): state i at noise level sigma; x0_hat is the denoiser output at that state
 # when the sampler computed one (None for the final state).
@@ -83,6 +83,16 @@ class DenoiserCall:
         if out.shape != x.shape:
             raise ValueError(f"denoiser returned shape {tuple(out.shape)}, expected {tuple(x.shape)}")
         return out
+
+
+def start(
+    denoiser, x: torch.Tensor, sigmas, cond, generator: GeneratorLike
+) -> tuple[list[float], DenoiserCall]:
+    """Common entry of every sampler: validate ``sigmas``, ``x`` (B, ...) and ``generator``; return the
+    schedule as floats and an NFE-counting call of ``denoiser`` with ``cond``."""
+    s = check_schedule(sigmas)
+    check_state(x, generator)
+    return s, DenoiserCall(denoiser, cond)
 
 
 def emit(

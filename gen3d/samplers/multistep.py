@@ -12,7 +12,7 @@ import math
 import torch
 
 from gen3d.random import GeneratorLike
-from gen3d.samplers.base import Callback, DenoiserCall, SampleResult, check_schedule, check_state, emit
+from gen3d.samplers.base import Callback, SampleResult, emit, start
 
 __all__ = ["dpmpp_2m"]
 
@@ -27,9 +27,7 @@ def dpmpp_2m(
     callback: Callback | None = None,
 ) -> SampleResult:
     """Multistep DPM-Solver++(2M); the first step and the step to sigma = 0 are first order. NFE = steps."""
-    s = check_schedule(sigmas)
-    check_state(x, generator)
-    f = DenoiserCall(denoiser, cond)
+    s, f = start(denoiser, x, sigmas, cond, generator)
     n = len(s) - 1
     d_prev, h_prev = None, None
     for i in range(n):

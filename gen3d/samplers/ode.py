@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from gen3d.random import GeneratorLike
-from gen3d.samplers.base import Callback, DenoiserCall, SampleResult, check_schedule, check_state, emit
+from gen3d.samplers.base import Callback, DenoiserCall, SampleResult, emit, start
 
 __all__ = ["euler", "heun"]
 
@@ -24,9 +24,7 @@ def euler(
     callback: Callback | None = None,
 ) -> SampleResult:
     """First-order Euler on the PF-ODE; x (B, ...) at ``sigmas[0]``; NFE = number of steps."""
-    s = check_schedule(sigmas)
-    check_state(x, generator)
-    f = DenoiserCall(denoiser, cond)
+    s, f = start(denoiser, x, sigmas, cond, generator)
     for i in range(len(s) - 1):
         d0 = f(x, s[i])
         emit(callback, i, s[i], x, d0)
@@ -47,9 +45,7 @@ def heun(
 ) -> SampleResult:
     """Heun's 2nd-order method (EDM Alg. 1); the step to sigma = 0 is Euler. NFE = 2 n - 1 when ending at
     0."""
-    s = check_schedule(sigmas)
-    check_state(x, generator)
-    f = DenoiserCall(denoiser, cond)
+    s, f = start(denoiser, x, sigmas, cond, generator)
     for i in range(len(s) - 1):
         x = heun_step(f, x, s[i], s[i + 1], callback, i)
     emit(callback, len(s) - 1, s[-1], x, None)

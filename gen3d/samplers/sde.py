@@ -12,7 +12,7 @@ import math
 import torch
 
 from gen3d.random import GeneratorLike, randn
-from gen3d.samplers.base import Callback, DenoiserCall, SampleResult, check_schedule, check_state, emit
+from gen3d.samplers.base import Callback, SampleResult, emit, start
 from gen3d.samplers.ode import heun_step
 
 __all__ = ["edm_stochastic", "euler_maruyama"]
@@ -35,15 +35,13 @@ def edm_stochastic(
     ``gamma_i = min(S_churn / n, sqrt(2) - 1)`` if ``S_min <= sigma_i <= S_max`` else 0, then take a Heun step
     from sigma_hat to sigma_{i+1}. With ``S_churn = 0`` this is Heun. ``generator`` may be per-sample.
     """
-    s = check_schedule(sigmas)
-    check_state(x, generator)
+    s, f = start(denoiser, x, sigmas, cond, generator)
     for name, v in (("S_churn", S_churn), ("S_min", S_min), ("S_noise", S_noise)):
         if not v >= 0:
             raise ValueError(f"{name} must be >= 0, got {v}")
     if S_max < S_min:
         raise ValueError(f"S_max ({S_max}) must be >= S_min ({S_min})")
     n = len(s) - 1
-    f = DenoiserCall(denoiser, cond)
     for i in range(n):
         s_cur, s_next = s[i], s[i + 1]
         gamma = min(S_churn / n, math.sqrt(2.0) - 1.0) if S_min <= s_cur <= S_max else 0.0
@@ -74,9 +72,7 @@ def euler_maruyama(
     (D - x) + sqrt(2 sigma_i h) eps``. The last step to sigma = 0 returns ``D`` (the noise-free limit). NFE =
     number of steps. Needs many steps (first order in sqrt(h)).
     """
-    s = check_schedule(sigmas)
-    check_state(x, generator)
-    f = DenoiserCall(denoiser, cond)
+    s, f = start(denoiser, x, sigmas, cond, generator)
     n = len(s) - 1
     for i in range(n):
         s_cur, s_next = s[i], s[i + 1]
