@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gen3d.nets.embeddings import check_cond
@@ -21,8 +22,9 @@ def _jsonable(value: Any) -> Any:
 class Backbone(nn.Module):
     """A network ``F(x_in (B, ...), c_noise (B,), cond (B,) | None)`` returning the shape of ``x_in``.
 
-    Subclasses set ``NAME`` and call :meth:`_record_config` with every constructor argument, so that
-    ``get_backbone(**net.config())`` builds an identical architecture.
+    Subclasses set ``NAME``, build ``self.embed`` (a ConditionEmbedding) and call :meth:`_record_config`
+    with every constructor argument, so that ``get_backbone(**net.config())`` builds an identical
+    architecture.
     """
 
     NAME: ClassVar[str] = ""
@@ -38,14 +40,18 @@ class Backbone(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def _prepare(self, x: torch.Tensor, c_noise: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-        """Validate ``c_noise``/``cond`` against ``x``; return ``x`` in the parameters' dtype.
+    def _prepare(
+        self, x: torch.Tensor, c_noise: torch.Tensor, cond: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validate ``c_noise``/``cond`` against ``x``; return ``x`` in the parameters' dtype and the
+        activated embedding ``SiLU(self.embed(c_noise, cond))`` (B, emb_dim).
 
         A float64 input to a float32 net is computed in float32; callers cast the output back to its dtype.
         """
         self._check_common(x, c_noise, cond)
         param = next(self.parameters(), None)
-        return x if param is None or x.dtype == param.dtype else x.to(param.dtype)
+        x = x if param is None or x.dtype == param.dtype else x.to(param.dtype)
+        return x, F.silu(self.embed(c_noise, cond))
 
     def _check_common(self, x: torch.Tensor, c_noise: torch.Tensor, cond: torch.Tensor | None) -> None:
         if not isinstance(c_noise, torch.Tensor) or c_noise.shape != (x.shape[0],):

@@ -138,8 +138,7 @@ class PVCNN(Backbone):
         if x.dim() != 3 or x.shape[-1] != 3:
             raise ValueError(f"pvcnn expects points of shape (B, N, 3), got {tuple(x.shape)}")
         in_dtype = x.dtype
-        x = self._prepare(x, c_noise, cond)
-        emb = self.act(self.embed(c_noise, cond))
+        x, emb = self._prepare(x, c_noise, cond)
         h = x.transpose(1, 2)  # (B, 3, N)
         coords_by_res: dict[int, torch.Tensor] = {}
         feats = []

@@ -148,7 +148,6 @@ class PointTransformer(Backbone):
         for layer in (self.out_modulation, self.out):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
-        self.act = nn.SiLU()
 
     def forward(
         self, x: torch.Tensor, c_noise: torch.Tensor, cond: torch.Tensor | None = None
@@ -156,8 +155,7 @@ class PointTransformer(Backbone):
         if x.dim() != 3 or x.shape[-1] != 3:
             raise ValueError(f"point_transformer expects points of shape (B, N, 3), got {tuple(x.shape)}")
         in_dtype = x.dtype
-        x = self._prepare(x, c_noise, cond)
-        emb = self.act(self.embed(c_noise, cond))
+        x, emb = self._prepare(x, c_noise, cond)
         angles = (x[..., None] * self.coord_scales).flatten(2)  # (B, N, 3 * coord_freqs)
         points = self.point_in(torch.cat([x, torch.sin(angles), torch.cos(angles)], dim=-1))
         latents = self.latents[None].expand(x.shape[0], -1, -1)

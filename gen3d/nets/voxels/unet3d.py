@@ -200,8 +200,7 @@ class UNet3D(Backbone):
                 f"(2^(len(channel_mult)-1) down-samplings)"
             )
         in_dtype = x.dtype
-        x = self._prepare(x, c_noise, cond)
-        emb = self.act(self.embed(c_noise, cond))
+        x, emb = self._prepare(x, c_noise, cond)
         h = self.conv_in(x)
         skips = [h]
         for level, blocks in enumerate(self.down_blocks):
