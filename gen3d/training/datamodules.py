@@ -5,10 +5,14 @@ Batches:
 * :class:`PointCloudDataModule`: ``{"x": (B,N,3) float32 normalised points, "label": (B,) int64}``
 * :class:`VoxelDataModule`: ``{"x": (B,1,R,R,R) float32 in {-1,+1} (x = 2*occ - 1), "label": (B,) int64}``
 
-``label`` indexes ``class_names``. Reproducibility: the training sampler yields ``(epoch, index)`` pairs;
-every random choice for a training item (shuffle order, point subset, augmentation) comes from a
-``torch.Generator`` seeded by ``(seed, epoch, index)``, so an epoch's batches are the same whatever
-``num_workers`` is. Validation and test items are deterministic (first ``n_points`` points, no augmentation).
+``label`` indexes ``class_names``. Reproducibility: the training sampler is a
+:class:`gen3d.training.resume.ResumableSampler` yielding ``(epoch, index)`` pairs. The epoch's shuffle order
+depends only on ``(seed, epoch, rank)`` and every random choice for a training item (point subset,
+augmentation) comes from a ``torch.Generator`` seeded by ``(seed, epoch, index)``, so an epoch's batches are
+the same whatever ``num_workers`` is, and a run resumed from a mid-epoch checkpoint (epoch from Lightning's
+``set_epoch``, consumed batches skipped by :class:`gen3d.training.resume.SkipConsumedBatches`) sees exactly
+the batches of an uninterrupted run. Under DDP each rank gets a disjoint share of the epoch's order.
+Validation and test items are deterministic (first ``n_points`` points, no augmentation).
 
 Augmentation (training only): ``augment_rotate`` rotates about the up axis y (ShapeNet's convention): points
 by a uniform angle, voxel grids by a uniform number of quarter turns (exact on the grid). ``augment_scale``
@@ -22,40 +26,20 @@ import math
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from gen3d.datasets.cache import ShapeCache
 from gen3d.errors import UserInputError
+from gen3d.training.resume import ResumableSampler
 
 __all__ = ["PointCloudDataModule", "VoxelDataModule"]
 
 
-def _item_generator(seed: int, epoch: int, index: int, stream: int = 0) -> torch.Generator:
-    """A generator for one (epoch, item); ``stream`` 1 is the epoch's shuffle order."""
-    words = [int(seed), int(epoch), int(index), int(stream)]
+def _item_generator(seed: int, epoch: int, index: int) -> torch.Generator:
+    """A generator for one (epoch, item) of a training epoch."""
+    words = [int(seed), int(epoch), int(index)]
     state = np.random.SeedSequence(words).generate_state(2, dtype=np.uint32)
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
-
-
-class _EpochSampler(Sampler):
-    """Yields ``(epoch, index)``; a new epoch number (and, with ``shuffle``, a new order) on every pass."""
-
-    def __init__(self, n: int, seed: int, shuffle: bool):
-        self.n, self.seed, self.shuffle, self.epoch = n, seed, shuffle, 0
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self):
-        epoch = self.epoch
-        self.epoch += 1
-        order = (
-            torch.randperm(self.n, generator=_item_generator(self.seed, epoch, 0, stream=1)).tolist()
-            if self.shuffle
-            else range(self.n)
-        )
-        for i in order:
-            yield (epoch, i)
 
 
 class _ShapeSet(Dataset):
@@ -92,7 +76,7 @@ class _CacheDataModule(L.LightningDataModule):
                     f"split {s!r} not in cache {self.cache.path} (it holds {self.cache.splits})"
                 )
         self._sets: dict[str, _ShapeSet] = {}
-        self._train_sampler: _EpochSampler | None = None
+        self._train_sampler: ResumableSampler | None = None
 
     @property
     def class_names(self) -> list[str]:
@@ -129,7 +113,8 @@ class _CacheDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         ds = self._set(self.train_split, True)
         if self._train_sampler is None:
-            self._train_sampler = _EpochSampler(len(ds), self.seed, shuffle=True)
+            # one sampler for the DataModule's life: Lightning sets its epoch, SkipConsumedBatches its skip
+            self._train_sampler = ResumableSampler(len(ds), self.seed, shuffle=True, with_epoch=True)
         return self._loader(ds, self._train_sampler)
 
     def val_dataloader(self):
@@ -141,14 +126,6 @@ class _CacheDataModule(L.LightningDataModule):
         if "test" not in self.cache.splits:
             return []
         return self._loader(self._set("test", False))
-
-    def state_dict(self) -> dict:
-        return {"epoch": self._train_sampler.epoch if self._train_sampler else 0}
-
-    def load_state_dict(self, state: dict) -> None:
-        ds = self._set(self.train_split, True)
-        self._train_sampler = _EpochSampler(len(ds), self.seed, shuffle=True)
-        self._train_sampler.epoch = int(state.get("epoch", 0))
 
 
 def _rotate_y(x: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:

@@ -1,14 +1,11 @@
-"""Exact mid-epoch resume: a shuffling sampler whose order depends only on (seed, epoch, rank) and which
-can skip
-the batches a resumed run has already trained on.
+"""Exact mid-epoch resume: a shuffling sampler whose order depends only on (seed, epoch, rank) and which can
+skip the batches a resumed run has already trained on.
 
 Lightning restores the step, optimiser, EMA and epoch counter, but restarts a plain DataLoader at the
-beginning of
-the interrupted epoch (so some batches are seen twice and the rest of the run differs). DataModules that use
-:class:`ResumableSampler` for training, together with :class:`SkipConsumedBatches` (added by
-:func:`gen3d.training.components.build_trainer`), continue with exactly the batches the uninterrupted run
-would
-have used.
+beginning of the interrupted epoch (so some batches are seen twice and the rest of the run differs).
+DataModules that use :class:`ResumableSampler` for training, together with :class:`SkipConsumedBatches`
+(added by :func:`gen3d.training.components.build_trainer`), continue with exactly the batches the
+uninterrupted run would have used.
 """
 
 from __future__ import annotations
@@ -23,23 +20,42 @@ __all__ = ["ResumableSampler", "SkipConsumedBatches"]
 class ResumableSampler(DistributedSampler):
     """Shuffled indices of a dataset of ``n`` items, permuted by ``(seed, epoch)``, split across DDP ranks.
 
-    Subclasses ``DistributedSampler`` so Lightning keeps it under DDP instead of wrapping it; the rank and
-    world
-    size are read from ``torch.distributed`` when iteration starts (1 process when not initialised). Each
-    rank gets
-    ``ceil(n / world)`` indices (padded by wrapping, as ``DistributedSampler``) -- or ``floor`` with
-    ``drop_last``. ``skip(k)`` drops the first ``k`` indices of the next iteration only.
+    Subclasses ``DistributedSampler`` so Lightning keeps it under DDP instead of wrapping it. The epoch is
+    whatever :meth:`set_epoch` last set (Lightning calls it at the start of every epoch, including the epoch
+    a checkpoint is resumed in). The rank and world size are ``rank`` / ``num_replicas`` when given, else
+    read from ``torch.distributed`` when iteration starts (1 process when not initialised). Each rank gets
+    ``ceil(n / world)`` indices (padded by wrapping, as ``DistributedSampler``), or ``floor`` with
+    ``drop_last``; rank ``r`` takes positions ``r, r + world, ...`` of the epoch's order, so ranks are
+    disjoint apart from the padding. ``skip(k)`` drops the first ``k`` indices of the next iteration only.
+
+    With ``with_epoch`` it yields ``(epoch, index)`` pairs instead of bare indices, so a dataset can seed
+    per-item randomness by the epoch too (the pair travels to DataLoader worker processes with the index).
     """
 
-    def __init__(self, n: int, seed: int = 0, shuffle: bool = True, drop_last: bool = False):  # noqa: D107
+    def __init__(
+        self,
+        n: int,
+        seed: int = 0,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        with_epoch: bool = False,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+    ):
+        if num_replicas is not None and (rank is None or not 0 <= int(rank) < int(num_replicas)):
+            raise ValueError(f"need 0 <= rank < num_replicas, got rank={rank}, num_replicas={num_replicas}")
         self.n = int(n)
         self.seed = int(seed)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self.with_epoch = bool(with_epoch)
+        self._fixed_world = None if num_replicas is None else (int(rank), int(num_replicas))
         self.epoch = 0
         self._skip = 0
 
     def _world(self) -> tuple[int, int]:
+        if self._fixed_world is not None:
+            return self._fixed_world
         import torch.distributed as dist
 
         if dist.is_available() and dist.is_initialized():
@@ -58,8 +74,9 @@ class ResumableSampler(DistributedSampler):
 
     def __iter__(self):
         rank, world = self._world()
+        epoch = self.epoch
         if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             order = torch.randperm(self.n, generator=g).tolist()
         else:
             order = list(range(self.n))
@@ -68,7 +85,8 @@ class ResumableSampler(DistributedSampler):
         order = order[:total] if self.drop_last else (order * (-(-total // max(self.n, 1))))[:total]
         mine = order[rank:total:world]
         skip, self._skip = self._skip, 0
-        return iter(mine[skip:])
+        mine = mine[skip:]
+        return iter([(epoch, i) for i in mine] if self.with_epoch else mine)
 
 
 class SkipConsumedBatches(L.Callback):

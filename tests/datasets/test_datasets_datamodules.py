@@ -44,7 +44,11 @@ def test_training_items_are_seeded_by_epoch_and_index(mesh_cache):
         )
         dm.setup("fit")
         dl = dm.train_dataloader()
-        return [torch.cat([b["x"] for b in dl]) for _ in range(2)]
+        out = []
+        for epoch in range(2):
+            dl.sampler.set_epoch(epoch)  # as Lightning does at the start of every epoch
+            out.append(torch.cat([b["x"] for b in dl]))
+        return out
 
     a0, a1 = epochs(0)
     b0, b1 = epochs(0)

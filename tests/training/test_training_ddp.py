@@ -1,6 +1,5 @@
-"""Scale-out: the same config trains with Lightning DDP (2 CPU processes, gloo); ranks see disjoint data
-and end
-with identical weights and EMA."""
+"""Scale-out: the same config trains with Lightning DDP (2 CPU processes, gloo); ranks see disjoint data and
+end with identical weights and EMA."""
 
 import json
 import os

@@ -53,8 +53,7 @@ def trainer(tmp_path, max_steps, callbacks=(), **kw):
         default_root_dir=tmp_path,
         gradient_clip_val=1.0,
         callbacks=[SkipConsumedBatches(), *callbacks],
-        enable_checkpointing=bool(callbacks),
-        **kw,
+        **{"enable_checkpointing": bool(callbacks), **kw},
     )
 
 
@@ -93,8 +92,8 @@ def test_resume_is_exact(tmp_path, ckpt_step):
 
 
 def test_plain_restart_without_skip_differs(tmp_path):
-    """Control for the test above: without SkipConsumedBatches a mid-epoch resume re-reads the epoch's
-    start."""
+    """Control for the test above: without SkipConsumedBatches a mid-epoch resume re-reads the start of
+    the epoch."""
     straight = make_module()
     trainer(tmp_path / "a", 12).fit(straight, datamodule=InMemoryDataModule(batch_size=8))
     ck = ModelCheckpoint(dirpath=tmp_path / "ck", filename="s{step}", save_top_k=-1, every_n_train_steps=6)
