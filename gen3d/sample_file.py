@@ -97,6 +97,10 @@ def load_samples(path: str | os.PathLike) -> SampleFile:
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"no sample file at {path}")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic[:2] != b"PK" and magic != b"\x93NUMPY":
+        raise CheckpointError(f"{path} is not an .npz or .npy file (truncated, or another format?)")
     try:
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False)

@@ -50,5 +50,8 @@ def test_truncated_and_missing_files(tmp_path):
     p.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="truncated"):
         load_samples(p)
+    (tmp_path / "text.npz").write_text("not an archive")
+    with pytest.raises(CheckpointError, match="not an .npz or .npy file"):
+        load_samples(tmp_path / "text.npz")
     with pytest.raises(UserInputError, match="no sample file"):
         load_samples(tmp_path / "missing.npz")
