@@ -195,6 +195,7 @@ def build_trainer(config: dict, callbacks: list | None = None, **overrides):
                 sampler=s["name"],
                 steps=t["sample_steps"],
                 seed=int(config["experiment"]["seed"]),
+                renderer=t["gallery_renderer"],
             )
         )
     strategy = t["strategy"]

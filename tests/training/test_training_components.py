@@ -33,3 +33,22 @@ def test_factory_errors_name_the_group():
         build_process(load_config("demo_points", ["process.name=nope"]))
     with pytest.raises(UserInputError, match="class_names is empty"):
         num_classes_of(load_config("demo_points"))
+
+
+def test_trainer_gallery_uses_configured_renderer(tmp_path):
+    from gen3d.training.components import build_trainer
+    from gen3d.training.gallery import SampleGallery
+
+    for renderer in ("matplotlib", "auto"):
+        cfg = load_config(
+            "demo_points",
+            [
+                f"experiment.run_dir={tmp_path}",
+                "trainer.sample_every_n_steps=5",
+                f"trainer.gallery_renderer={renderer}",
+                "trainer.accelerator=cpu",
+            ],
+        )
+        trainer = build_trainer(cfg, enable_progress_bar=False, enable_model_summary=False)
+        (gallery,) = [c for c in trainer.callbacks if isinstance(c, SampleGallery)]
+        assert gallery.renderer == renderer
