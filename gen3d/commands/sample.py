@@ -95,6 +95,13 @@ def run(args: argparse.Namespace) -> int:
         cond = torch.full((args.n,), label, dtype=torch.long)
     if args.guidance is not None and (args.cls is None):
         raise UserInputError("--guidance needs --class")
+    if num_classes and (args.cls is None or args.guidance is not None):
+        # the null class (unconditional samples, the D_u half of guidance) is only trained by label dropout
+        if float(config["optim"].get("p_uncond", 0.0)) <= 0.0:
+            raise UserInputError(
+                "this class-conditional model was trained without label dropout (optim.p_uncond = 0), "
+                "so it has no unconditional model: pass --class and no --guidance"
+            )
     if args.denormalize and data["type"] != "points":
         raise UserInputError("--denormalize applies to point clouds only")
     seeds = np.arange(args.seed, args.seed + args.n, dtype=np.int64)

@@ -246,3 +246,18 @@ def test_sample_denormalize_with_global_cache(trained, tiny_collection, tmp_path
     np.testing.assert_allclose(den.points, want, rtol=1e-5, atol=1e-5)
     assert den.meta["denormalized"] and den.meta["normalization"]["kind"] == "global"
     assert not np.allclose(den.points, norm.points)
+
+
+def test_sample_refuses_null_class_without_label_dropout(trained, tmp_path, capsys):
+    """A conditional model trained with p_uncond = 0 never learned the null class: no unconditional sampling
+    and no guidance (both would silently use an untrained class embedding)."""
+    ckpt = torch.load(trained / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    ckpt["gen3d"]["config"]["optim"]["p_uncond"] = 0.0
+    path = tmp_path / "no_dropout.ckpt"
+    torch.save(ckpt, path)
+    base = ["sample", "--ckpt", str(path), "--n", "1", "--steps", "2", "--no-progress", "--device", "cpu"]
+    out = ["--out", str(tmp_path / "x.npz")]
+    assert main(base + out) == 2
+    assert "p_uncond = 0" in capsys.readouterr().err
+    assert main(base + out + ["--class", "chair", "--guidance", "2"]) == 2
+    assert main(base + out + ["--class", "chair"]) == 0
