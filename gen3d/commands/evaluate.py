@@ -57,12 +57,15 @@ def _take(arr, max_shapes):
     return arr if max_shapes is None else arr[:max_shapes]
 
 
-def _load_points_or_voxels(path: str, args, split: str, n_points: int | None = None):
-    """-> ("points", (S,N,3) | "voxels", (S,1,R,R,R), cache info or None) from a sample file or a cache.
+def _load_points_or_voxels(path: str, args, split: str, n_points: int | None = None, raw_units: bool = False):
+    """-> (kind "points" | "voxels", array (S,N,3) | (S,1,R,R,R), cache info or None, denormalized) from a
+    sample file or a cache.
 
     ``n_points``: for a cache, take this many points per shape (the cache stores its points in random
     order, so the first ``n_points`` are a uniform random subset of the surface sample); the protocol needs
-    equal counts.
+    equal counts. ``raw_units``: for a cache, map its (normalised) points back to raw units, to match samples
+    written by ``gen3d sample --denormalize``. ``denormalized``: for a sample file its ``meta["denormalized"]``
+    (None when unrecorded), for a cache ``raw_units``.
     """
     p = Path(path)
     if p.is_dir():
@@ -78,21 +81,36 @@ def _load_points_or_voxels(path: str, args, split: str, n_points: int | None = N
             raise UserInputError(
                 f"samples have {n_points} points per shape but the cache {p} holds only {cache.n_points}"
             )
-        pts, _, _ = cache.load_points(split, categories=cats, max_count=args.max_shapes, n_points=n_points)
+        pts, _, ids = cache.load_points(split, categories=cats, max_count=args.max_shapes, n_points=n_points)
+        if raw_units:
+            import numpy as np
+
+            pts = np.asarray(cache.denormalize(pts, ids), dtype=np.float32)
         info = {
             "path": str(p),
             "split": split,
             "categories": cats,
             "normalization": cache.normalization,
+            "denormalized": bool(raw_units),
             "points_per_shape": int(pts.shape[1]),
         }
-        return "points", pts, info
+        return "points", pts, info, bool(raw_units)
     from gen3d.sample_file import load_samples
 
     s = load_samples(p)
+    denorm = s.meta.get("denormalized")
     if s.points is not None:
-        return "points", _take(s.points, args.max_shapes), None
-    return "voxels", _take(s.voxels, args.max_shapes), None
+        return "points", _take(s.points, args.max_shapes), None, denorm
+    return "voxels", _take(s.voxels, args.max_shapes), None, denorm
+
+
+def _check_same_units(a, b, what: str) -> None:
+    """Both sets must be in one unit system where both record it (``meta["denormalized"]``)."""
+    if a is not None and b is not None and bool(a) != bool(b):
+        raise UserInputError(
+            f"the samples are {'raw' if a else 'normalised'} units but the {what} is "
+            f"{'raw' if b else 'normalised'} (meta 'denormalized'); score both in one unit system"
+        )
 
 
 def _table(result: dict) -> str:
@@ -157,15 +175,19 @@ def run(args: argparse.Namespace) -> int:
     if args.max_shapes is not None and args.max_shapes < 1:
         raise UserInputError("--max-shapes must be >= 1")
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    kind_g, gen, _ = _load_points_or_voxels(args.samples, args, args.split)
+    kind_g, gen, _, raw_g = _load_points_or_voxels(args.samples, args, args.split)
     n_gen = gen.shape[1] if kind_g == "points" else None
-    kind_r, ref, ref_cache = _load_points_or_voxels(args.reference, args, args.split, n_gen)
+    # samples written with `gen3d sample --denormalize` are in raw units: a cache reference follows them
+    raw = bool(raw_g) and kind_g == "points"
+    kind_r, ref, ref_cache, raw_r = _load_points_or_voxels(args.reference, args, args.split, n_gen, raw)
+    _check_same_units(raw_g, raw_r, "reference")
     train = None
     if args.train is not None:
         src = args.reference if args.train == "cache" else args.train
-        kind_t, train, _ = _load_points_or_voxels(src, args, "train", n_gen)
+        kind_t, train, _, raw_t = _load_points_or_voxels(src, args, "train", n_gen, raw)
         if kind_t != "points":
             raise UserInputError("--train must hold point clouds")
+        _check_same_units(raw_g, raw_t, "training set")
     if kind_g == "voxels" and kind_r == "voxels":
         result = evaluate_voxel_sets(gen, ref, threshold=args.voxel_threshold, keep_matrices=bool(args.plot))
     else:

@@ -160,3 +160,39 @@ def test_reference_from_a_prepared_cache(files, tmp_path):
     # more generated points than the cache holds: a clear error, no resampling up
     many = save_samples(tmp_path / "many.npz", SampleFile(points=np.zeros((2, 128, 3), np.float32)))
     assert main(["evaluate", str(many), str(cache), "--split", "val", "--metrics", "cd"]) == 2
+
+
+@pytest.mark.parametrize("cache_norm", ["global", "bbox"])
+def test_denormalized_samples_are_scored_in_raw_units_against_a_cache(tmp_path, cache_norm):
+    # `gen3d sample --denormalize` writes raw units (meta "denormalized"); the cache holds normalised points,
+    # so the reference must be brought to raw units too, else every distance mixes two unit systems
+    import trimesh
+
+    from gen3d.datasets.cache import ShapeCache
+    from gen3d.datasets.prepare import prepare
+
+    root = tmp_path / "meshes" / "boxes"
+    root.mkdir(parents=True)
+    for i in range(6):
+        trimesh.creation.box(extents=(3 + i, 2.0, 4.0)).apply_translation((5.0, 0, 0)).export(
+            root / f"b{i}.obj"
+        )
+    cache = tmp_path / "cache"
+    prepare("folder", root.parent, cache, n_points=64, progress=False, normalize=cache_norm)
+    c = ShapeCache(cache)
+    pts, _, ids = c.load_points("train")
+    raw = np.asarray(c.denormalize(pts, ids), dtype=np.float32)
+    assert np.abs(raw - pts).max() > 0.5  # the two unit systems really differ
+    out = tmp_path / "r.json"
+    for arr, denorm in ((raw, True), (pts, False)):
+        f = save_samples(tmp_path / "s.npz", SampleFile(points=arr, meta={"denormalized": denorm}))
+        argv = ["evaluate", str(f), str(cache), "--split", "train", "--metrics", "cd", "--no-jsd"]
+        assert main([*argv, "--out", str(out)]) == 0
+        res = json.loads(out.read_text())
+        assert res["metrics"]["cd"]["mmd"] == pytest.approx(0.0, abs=1e-9)
+        assert res["metrics"]["cd"]["cov"] == 1.0
+        assert res["inputs"]["reference_cache"]["denormalized"] is denorm
+    # two sample files that disagree about their units: an error, not a number
+    a = save_samples(tmp_path / "a.npz", SampleFile(points=raw, meta={"denormalized": True}))
+    b = save_samples(tmp_path / "b.npz", SampleFile(points=pts, meta={"denormalized": False}))
+    assert main(["evaluate", str(a), str(b), "--metrics", "cd"]) == 2
