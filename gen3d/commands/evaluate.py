@@ -64,8 +64,8 @@ def _load_points_or_voxels(path: str, args, split: str, n_points: int | None = N
     ``n_points``: for a cache, take this many points per shape (the cache stores its points in random
     order, so the first ``n_points`` are a uniform random subset of the surface sample); the protocol needs
     equal counts. ``raw_units``: for a cache, map its (normalised) points back to raw units, to match samples
-    written by ``gen3d sample --denormalize``. ``denormalized``: for a sample file its ``meta["denormalized"]``
-    (None when unrecorded), for a cache ``raw_units``.
+    written by ``gen3d sample --denormalize``. ``denormalized``: for a sample file its
+    ``meta["denormalized"]`` (None when unrecorded), for a cache ``raw_units``.
     """
     p = Path(path)
     if p.is_dir():
