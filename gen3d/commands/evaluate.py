@@ -189,6 +189,15 @@ def run(args: argparse.Namespace) -> int:
             raise UserInputError("--train must hold point clouds")
         _check_same_units(raw_g, raw_t, "training set")
     if kind_g == "voxels" and kind_r == "voxels":
+        # grids are scored by IoU in their own frame: options that only apply to point sets are refused
+        unsupported = [
+            o for o, on in (("--normalize", args.normalize != "none"), ("--train", train is not None)) if on
+        ]
+        if unsupported:
+            raise UserInputError(
+                f"{' and '.join(unsupported)} apply to point clouds only; voxel grids are compared by IoU "
+                "(convert them with `gen3d export` or score them against a point reference)"
+            )
         result = evaluate_voxel_sets(gen, ref, threshold=args.voxel_threshold, keep_matrices=bool(args.plot))
     else:
         # grids against points: turn grids into surface points so the point metrics apply

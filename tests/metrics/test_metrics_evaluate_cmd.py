@@ -95,6 +95,10 @@ def test_voxels_and_voxels_against_points(files, tmp_path):
     assert res["kind"] == "voxels" and res["metrics"]["iou"]["cov"] == 1.0
     assert main(["evaluate", str(files["vox"]), str(files["ref"]), "--metrics", "cd", "--out", str(out)]) == 0
     assert json.loads(out.read_text())["converted_from_voxels"] == ["gen"]
+    # point-set options are refused for grid-vs-grid scoring instead of being ignored
+    vv = ["evaluate", str(files["vox"]), str(files["vox"])]
+    assert main([*vv, "--normalize", "bbox"]) == 2
+    assert main([*vv, "--train", str(files["train"])]) == 2
 
 
 def test_user_errors(files, tmp_path, capsys):
