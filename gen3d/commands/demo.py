@@ -60,12 +60,25 @@ def _call(argv: list[str]) -> None:
         raise Gen3dError(f"step `gen3d {argv[0]}` failed with exit status {rc} (see the messages above)")
 
 
-def run(args: argparse.Namespace) -> int:
+def _concat(parts, meta: dict, take: int | None = None):
+    """One SampleFile from per-category ones: the first ``take`` shapes of each (all when None)."""
     import numpy as np
 
+    from gen3d.sample_file import SampleFile
+
+    key = "points" if parts[0].points is not None else "voxels"
+    fields = {"seeds": [p.seeds for p in parts], key: [getattr(p, key) for p in parts]}
+    if parts[0].labels is not None:
+        fields["labels"] = [p.labels for p in parts]
+    return SampleFile(
+        meta=meta, **{f: np.concatenate([a[:take] for a in arrs]) for f, arrs in fields.items()}
+    )
+
+
+def run(args: argparse.Namespace) -> int:
     from gen3d.config import load_config
     from gen3d.datasets.cache import ShapeCache
-    from gen3d.sample_file import SampleFile, load_samples, save_samples
+    from gen3d.sample_file import load_samples, save_samples
     from gen3d.training.components import run_dir_of
 
     out = Path(args.out).resolve()
@@ -159,21 +172,11 @@ def run(args: argparse.Namespace) -> int:
         files.append(path)
         seed += n
     parts = [load_samples(p) for p in files]
-    key = "points" if parts[0].points is not None else "voxels"
-    merged = SampleFile(
-        meta=dict(parts[0].meta, demo_classes=class_names),
-        seeds=np.concatenate([p.seeds for p in parts]),
-        labels=np.concatenate([p.labels for p in parts]) if parts[0].labels is not None else None,
-        **{key: np.concatenate([getattr(p, key) for p in parts])},
-    )
-    all_path = save_samples(samples_dir / "all.npz", merged)
     k = args.gallery_per_class
-    gallery = SampleFile(
-        meta=dict(parts[0].meta, titles=[name for name in class_names for _ in range(k)]),
-        seeds=np.concatenate([p.seeds[:k] for p in parts]),
-        labels=np.concatenate([p.labels[:k] for p in parts]) if parts[0].labels is not None else None,
-        **{key: np.concatenate([getattr(p, key)[:k] for p in parts])},
-    )
+    merged = _concat(parts, dict(parts[0].meta, demo_classes=class_names))
+    all_path = save_samples(samples_dir / "all.npz", merged)
+    titles = [name for name in class_names for _ in range(k)]
+    gallery = _concat(parts, dict(parts[0].meta, titles=titles), take=k)
     gallery_path = save_samples(samples_dir / "gallery.npz", gallery)
     timings["sample"] = time.perf_counter() - t
 
@@ -195,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     if config["data"].get("categories"):
         argv += ["--categories", ",".join(class_names)]
-    if key == "voxels":
+    if merged.voxels is not None:
         argv += ["--voxel-threshold", "0.5"]
     _call(argv)
     timings["evaluate"] = time.perf_counter() - t
