@@ -1,4 +1,4 @@
-"""The install layout of DESIGN.md §2: gen3d.datasets / gen3d.viz / gen3d.configs come from the top-level
+"""The install layout (``[tool.setuptools.package-dir]`` in pyproject.toml): gen3d.datasets / gen3d.viz / gen3d.configs come from the top-level
 folders, nothing named ``datasets`` or ``viz`` is installed, every source package is listed in pyproject, and
 importing gen3d has no side effects."""
 
