@@ -3,8 +3,8 @@
 Usage: ``python benchmarks/bench_training.py [--steps 6] [--threads N] [--cases pvcnn:tiny:2048,...]``
 
 Each case runs in a fresh subprocess twice: with glibc's default malloc and with the tuned allocator
-(``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000``, see README "Performance" and the Makefile). A case builds the EDM
-process, the backbone (random weights) in EDM preconditioning and
+(``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000``, see README "Performance" and the
+Makefile). A case builds the EDM process, the backbone (random weights) in EDM preconditioning and
 :class:`gen3d.training.module.Gen3dModule`, then
 times full optimiser steps (``training_step`` = sigma draw + loss + backward, gradient clipping, Adam, EMA
 update)

@@ -1,6 +1,6 @@
-"""The install layout (``[tool.setuptools.package-dir]`` in pyproject.toml): gen3d.datasets / gen3d.viz / gen3d.configs come from the top-level
-folders, nothing named ``datasets`` or ``viz`` is installed, every source package is listed in pyproject, and
-importing gen3d has no side effects."""
+"""The install layout (``[tool.setuptools.package-dir]`` in pyproject.toml): gen3d.datasets / gen3d.viz /
+gen3d.configs come from the top-level folders, nothing named ``datasets`` or ``viz`` is installed, every
+source package is listed in pyproject, and importing gen3d has no side effects."""
 
 from __future__ import annotations
 
