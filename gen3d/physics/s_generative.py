@@ -9,10 +9,9 @@ coordinate for Poisson-type equations) and ``n`` space coordinates is written as
 
 whose roots ``ω_b(k)`` are the branches. GenPhys' smoothing condition (C2, their Eq. 16): the PDE is
 s-generative when some branch has ``Im ω_b(k) < Im ω_b(0)`` for every ``k > 0``: every non-zero Fourier
-mode of
-the data decays faster than the mean, so late-time solutions forget the data. (The other condition, C1, a
-density-flow form ``∂_t p + ∇·(p v) = R``, is not a property of the dispersion relation; the equations below
-that pass satisfy it.)
+mode of the data decays faster than the mean, so late-time solutions forget the data. (The other condition,
+C1, a density-flow form ``∂_t p + ∇·(p v) = R``, is not a property of the dispersion relation; the equations
+below that pass satisfy it.)
 
 Examples (:data:`EXAMPLES`): heat, Poisson and screened Poisson (Yukawa) pass; the wave, Schrödinger and
 Helmholtz equations fail because some modes oscillate without decaying (``Im ω(k) = Im ω(0)``).
