@@ -3,9 +3,11 @@
 Every process lives in the EDM sigma-frame (Karras et al. 2022, Eq. 1-4): a clean sample ``y`` of any shape
 (a point cloud (N, 3), a grid (1, R, R, R), ...) is perturbed to ``x = y + noise(sigma)`` and a denoiser
 ``D(x, sigma) ≈ E[y | x, sigma]`` is trained with a weighted MSE. A process owns only what differs between
-processes: the training sigma-density, the perturbation kernel, the prior at ``sigma_max`` and the loss
-weight. Sampling uses the probability-flow ODE ``dx/dsigma = (x - D(x; sigma)) / sigma`` for all of them (see
-:mod:`gen3d.samplers`).
+processes: the training sigma-density, the perturbation kernel, the prior at ``sigma_max``, the loss weight
+``lambda(sigma)`` and the preconditioning (EDM Table 1's ``c_skip, c_out, c_in, c_noise``; EDM's by
+default). The effective weight on the network output, ``lambda(sigma) c_out(sigma)^2``, is 1 for EDM, VP, VE
+and PFGM++ (EDM Sec. 5 and Table 1). Sampling uses the probability-flow ODE
+``dx/dsigma = (x - D(x; sigma)) / sigma`` for all of them (see :mod:`gen3d.samplers`).
 """
 
 from __future__ import annotations
@@ -16,45 +18,14 @@ from typing import Any
 
 import torch
 
+from gen3d.precond import edm_coefficients
 from gen3d.random import GeneratorLike, check_generator, randn
 
+# check_positive / check_sigma / expand_sigma live in gen3d.tensors; re-exported here because
+# gen3d.analytic (and older code) import them from this module.
+from gen3d.tensors import check_positive, check_sigma, expand_sigma
+
 __all__ = ["Process", "check_sigma", "expand_sigma", "check_positive"]
-
-
-def check_positive(name: str, value: float, allow_zero: bool = False) -> float:
-    """Return ``float(value)``; raise ``ValueError`` if it is not finite and positive (or >= 0)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(
-            f"{name} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {v}"
-        )
-    return v
-
-
-def check_sigma(sigma: torch.Tensor, batch: int, allow_zero: bool = False) -> torch.Tensor:
-    """Validate a per-sample noise level: a tensor of shape (B,), finite, positive (or >= 0)."""
-    if not isinstance(sigma, torch.Tensor):
-        raise ValueError(f"sigma must be a tensor of shape ({batch},), got {type(sigma).__name__}")
-    if sigma.shape != (batch,):
-        raise ValueError(
-            f"sigma must have shape ({batch},) (one noise level per sample), got {tuple(sigma.shape)}"
-        )
-    if not bool(torch.isfinite(sigma).all()):
-        raise ValueError("sigma contains NaN or inf")
-    bad = (sigma < 0) if allow_zero else (sigma <= 0)
-    if bool(bad.any()):
-        raise ValueError(
-            f"sigma must be {'non-negative' if allow_zero else 'positive'}, got min {float(sigma.min())}"
-        )
-    return sigma
-
-
-def expand_sigma(sigma: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Reshape (B,) to (B, 1, ..., 1) so it broadcasts against ``x`` of shape (B, ...)."""
-    return sigma.reshape(sigma.shape[0], *([1] * (x.ndim - 1)))
 
 
 def _check_x(x0: torch.Tensor) -> None:
@@ -70,7 +41,8 @@ class Process(ABC):
     """Base class of a generative process in the EDM sigma-frame.
 
     Subclasses set ``name`` and implement :meth:`sample_sigma` and :meth:`loss_weight`; processes whose
-    perturbation kernel is not Gaussian (PFGM++) override :meth:`noise`.
+    perturbation kernel is not Gaussian (PFGM++) override :meth:`noise`; processes whose paper uses another
+    preconditioning than EDM's (VP, VE) override :meth:`preconditioning`.
     """
 
     name: str = ""
@@ -92,6 +64,16 @@ class Process(ABC):
     @abstractmethod
     def loss_weight(self, sigma: torch.Tensor) -> torch.Tensor:
         """Loss weight lambda(sigma), shape (B,) -> (B,)."""
+
+    def preconditioning(self, sigma: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """EDM Table 1's ``(c_skip, c_out, c_in, c_noise)`` at ``sigma`` (B,), each (B,), for the denoiser
+        ``D(x; sigma) = c_skip x + c_out F(c_in x; c_noise)`` (:class:`gen3d.precond.Precond`).
+
+        Default: EDM's, ``c_skip = sigma_d^2 / (sigma^2 + sigma_d^2)``,
+        ``c_out = sigma sigma_d / sqrt(sigma^2 + sigma_d^2)``, ``c_in = 1 / sqrt(sigma^2 + sigma_d^2)``,
+        ``c_noise = ln(sigma) / 4``.
+        """
+        return edm_coefficients(sigma, self.sigma_data)
 
     def noise(
         self,

@@ -6,15 +6,17 @@ from typing import Any
 
 import torch
 
-from gen3d.processes.base import Process, check_positive
+from gen3d.processes.base import Process
 from gen3d.random import GeneratorLike, randn
+from gen3d.tensors import check_positive
 
 __all__ = ["EDMProcess"]
 
 
 class EDMProcess(Process):
     """EDM: ``ln sigma ~ N(P_mean, P_std^2)`` (EDM Table 1, "training"), kernel ``N(y, sigma^2 I)``,
-    weight ``lambda(sigma) = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2``, prior ``N(0, sigma_max^2 I)``.
+    weight ``lambda(sigma) = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2 = 1 / c_out^2``, prior
+    ``N(0, sigma_max^2 I)``, EDM's preconditioning (:meth:`Process.preconditioning`, EDM Table 1).
     """
 
     name = "edm"

@@ -11,8 +11,9 @@ I_n)`` (so ``z / ||z||`` is uniform on the sphere and ``||z||^2 ~ chi2_n`` indep
 sqrt(chi2_D)``, where ``chi2_D = 2 Gamma(D/2)`` is drawn with an explicit generator
 (:func:`gen3d.random.standard_gamma`).
 
-Training density, loss weight and the probability-flow ODE ``dx/dsigma = (x - E[y|x]) / sigma`` are EDM's;
-only the kernel and the prior (the same kernel around 0 at ``sigma_max``) change.
+Training density, loss weight, preconditioning (PFGM++ reuses EDM's; its reference code keeps EDM's weight
+and EDMPrecond, so ``lambda c_out^2 = 1``) and the probability-flow ODE ``dx/dsigma = (x - E[y|x]) / sigma``
+are EDM's; only the kernel and the prior (the same kernel around 0 at ``sigma_max``) change.
 
 Limits: ``D = 1`` is PFGM (Xu et al. 2022), available as ``get_process("pfgm")``. As ``D -> inf`` with
 ``r = sigma sqrt(D)``, ``D / chi2_D -> 1`` so the kernel tends to ``N(y, sigma^2 I)`` and PFGM++ becomes EDM
@@ -35,9 +36,9 @@ from typing import Any
 
 import torch
 
-from gen3d.processes.base import check_positive, expand_sigma
 from gen3d.processes.edm import EDMProcess
 from gen3d.random import GeneratorLike, randn, standard_gamma
+from gen3d.tensors import check_positive, expand_sigma
 
 __all__ = ["PFGMPPProcess", "PFGMProcess", "resolve_D"]
 

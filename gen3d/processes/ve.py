@@ -1,5 +1,10 @@
 """VE process (Song et al. 2021, EDM Table 1 "VE"): sigma(t) = sqrt(t), s(t) = 1, log-uniform training
-sigma."""
+sigma.
+
+Preconditioning (EDM Table 1, VE column; NVlabs/edm ``VEPrecond``): ``c_skip = 1``, ``c_out = sigma``,
+``c_in = 1``, ``c_noise = ln(sigma / 2)``; with ``lambda = 1 / sigma^2`` the effective weight
+``lambda c_out^2`` is 1.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ class VEProcess(Process):
 
     Training: ``sigma ~ sigma_min (sigma_max / sigma_min)^u``, ``u ~ U(0, 1)`` (log-uniform, EDM Table 1);
     kernel ``N(y, sigma^2 I)``; weight ``lambda(sigma) = 1 / sigma^2``; prior ``N(0, sigma_max^2 I)``.
-    ``sigma_data`` only feeds the preconditioning (EDMPrecond) and is recorded in the config.
+    ``sigma_data`` is not used by VE's preconditioning; it is kept so configs may carry it.
     """
 
     name = "ve"
@@ -35,6 +40,11 @@ class VEProcess(Process):
 
     def loss_weight(self, sigma: torch.Tensor) -> torch.Tensor:
         return 1.0 / sigma**2
+
+    def preconditioning(self, sigma: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """EDM Table 1, VE: ``(1, sigma, 1, ln(sigma / 2))``, each of sigma's shape."""
+        one = torch.ones_like(sigma)
+        return one, sigma, one, torch.log(0.5 * sigma)
 
     def _kwargs(self) -> dict[str, Any]:
         return {"sigma_min": self.sigma_min, "sigma_max": self.sigma_max, "sigma_data": self.sigma_data}

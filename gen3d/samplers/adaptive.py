@@ -16,9 +16,9 @@ import math
 
 import torch
 
-from gen3d.processes.base import expand_sigma
 from gen3d.random import GeneratorLike
 from gen3d.samplers.base import Callback, SampleResult, emit, start
+from gen3d.tensors import expand_sigma
 
 __all__ = ["adaptive"]
 

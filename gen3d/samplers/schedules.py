@@ -5,8 +5,10 @@ sigma_max^(1/rho)))^rho``.
 * ``loguniform`` (alias ``ve``): geometric spacing, uniform in ``log sigma`` (EDM Table 1, VE's
   ``sigma(t) = sqrt(t)`` with ``t_i`` geometric).
 * ``vp``: EDM Table 1, VP: ``t`` uniform between ``t(sigma_max)`` and ``t(sigma_min)`` with
-  ``sigma(t) = sqrt(exp(beta_d t^2 / 2 + beta_min t) - 1)``; with the VP defaults this is EDM's VP grid
-  (``t`` from 1 to ``eps_s = 1e-3``).
+  ``sigma(t) = sqrt(exp(beta_d t^2 / 2 + beta_min t) - 1)``; with the VP defaults (``beta_d = 19.9``,
+  ``beta_min = 0.1``, ``eps_s = 1e-3``, the VP process's) and ``sigma_min = sigma(eps_s)``, ``sigma_max =
+  sigma(1)`` (the VP process's ``sigma_min``/``sigma_max``, also the defaults) this is EDM's VP grid
+  ``t_i = 1 + i / (N - 1) (eps_s - 1)``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import math
 
 import torch
 
-from gen3d.processes.vp import vp_sigma
+from gen3d.tensors import VP_BETA_D, VP_BETA_MIN, VP_EPS_S, vp_sigma, vp_sigma_inv
 
 __all__ = ["get_schedule", "SCHEDULES", "karras_schedule", "loguniform_schedule", "vp_schedule"]
 
@@ -57,18 +59,13 @@ def loguniform_schedule(n_steps: int, sigma_min: float = 0.002, sigma_max: float
     return _with_zero(torch.exp(hi + _ramp(n_steps) * (lo - hi)))
 
 
-def _vp_t(sigma: float, beta_d: float, beta_min: float) -> float:
-    # inverse of sigma(t): beta_d t^2 / 2 + beta_min t = log(1 + sigma^2)
-    return (-beta_min + math.sqrt(beta_min**2 + 2.0 * beta_d * math.log1p(sigma**2))) / beta_d
-
-
 def vp_schedule(
     n_steps: int,
     sigma_min: float | None = None,
     sigma_max: float | None = None,
-    beta_d: float = 19.9,
-    beta_min: float = 0.1,
-    eps_s: float = 1e-3,
+    beta_d: float = VP_BETA_D,
+    beta_min: float = VP_BETA_MIN,
+    eps_s: float = VP_EPS_S,
 ):
     """VP schedule (uniform in VP time t), shape (n_steps + 1,), last = 0.
 
@@ -79,7 +76,7 @@ def vp_schedule(
     sigma_min = vp_sigma(eps_s, beta_d, beta_min) if sigma_min is None else sigma_min
     sigma_max = vp_sigma(1.0, beta_d, beta_min) if sigma_max is None else sigma_max
     _check(n_steps, sigma_min, sigma_max)
-    t_hi, t_lo = _vp_t(sigma_max, beta_d, beta_min), _vp_t(sigma_min, beta_d, beta_min)
+    t_hi, t_lo = vp_sigma_inv(sigma_max, beta_d, beta_min), vp_sigma_inv(sigma_min, beta_d, beta_min)
     t = t_hi + _ramp(n_steps) * (t_lo - t_hi)
     return _with_zero(vp_sigma(t, beta_d, beta_min))
 
@@ -93,18 +90,28 @@ SCHEDULES = {
 
 
 def get_schedule(
-    name: str, n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0, **kwargs
+    name: str,
+    n_steps: int,
+    sigma_min: float | None = None,
+    sigma_max: float | None = None,
+    rho: float = 7.0,
+    **kwargs,
 ):
     """Schedule by name (``karras``, ``loguniform``/``ve``, ``vp``): float64 tensor (n_steps + 1,), last = 0.
 
-    ``rho`` is used by ``karras`` only (so callers may pass it whatever the schedule); other keyword arguments
-    go to the schedule function (e.g. ``beta_d``, ``beta_min``, ``eps_s`` for ``vp``).
+    ``sigma_min``/``sigma_max`` left as None take the schedule's own defaults (0.002 and 80 for ``karras`` and
+    ``loguniform``; ``sigma(eps_s)`` and ``sigma(1)`` for ``vp``). ``rho`` is used by ``karras`` only (so
+    callers may pass it whatever the schedule); other keyword arguments go to the schedule function (e.g.
+    ``beta_d``, ``beta_min``, ``eps_s`` for ``vp``).
     """
     if name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; choose one of {sorted(SCHEDULES)}")
     if SCHEDULES[name] is karras_schedule:
         kwargs["rho"] = rho
+    for key, value in (("sigma_min", sigma_min), ("sigma_max", sigma_max)):
+        if value is not None:
+            kwargs[key] = value
     try:
-        return SCHEDULES[name](n_steps, sigma_min=sigma_min, sigma_max=sigma_max, **kwargs)
+        return SCHEDULES[name](n_steps, **kwargs)
     except TypeError as e:
         raise ValueError(f"bad arguments for schedule {name!r}: {e}") from None
