@@ -75,12 +75,30 @@ class Gen3dModule(L.LightningModule):
         self._bucket_count = torch.zeros(len(self.bucket_edges) + 1, dtype=torch.float64)
 
     # ---- randomness ----------------------------------------------------------------------------------------
-    def step_generator(self, offset: int = 0) -> torch.Generator:
-        """Generator for the current optimiser step and rank: resume-exact without storing RNG state."""
+    @staticmethod
+    def step_key(seed: int, step: int, rank: int, micro_batch: int = 0) -> int:
+        """Seed of the generator of optimiser step ``step`` on ``rank`` for the step's ``micro_batch``-th
+        micro-batch (always ``0`` without gradient accumulation, and then the key gen3d always used)."""
+        key = ((seed * 1_000_003 + step) * 4099 + rank * 7) % (2**63 - 1)
+        if micro_batch:  # SplitMix64 of (key, micro-batch): distinct seeds for the micro-batches of a step
+            z = (key + 0x9E3779B97F4A7C15 * (micro_batch + 1)) % 2**64
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+            key = (z ^ (z >> 31)) % (2**63 - 1)
+        return key
+
+    def step_generator(self, micro_batch: int = 0) -> torch.Generator:
+        """Generator for the current optimiser step, micro-batch and rank: resume-exact without storing RNG
+        state."""
         g = torch.Generator(device=self.device)
-        key = (self.seed * 1_000_003 + self.global_step) * 4099 + self.global_rank * 7 + offset
-        g.manual_seed(key % (2**63 - 1))
+        g.manual_seed(self.step_key(self.seed, self.global_step, self.global_rank, micro_batch))
         return g
+
+    def _micro_batch(self, batch_idx: int) -> int:
+        """Position of ``batch_idx`` in its gradient-accumulation window (Lightning steps the optimiser after
+        every ``accumulate_grad_batches`` batches of an epoch and on its last batch)."""
+        every = int(getattr(self._trainer, "accumulate_grad_batches", 1) or 1) if self._trainer else 1
+        return int(batch_idx) % every
 
     # ---- training ------------------------------------------------------------------------------------------
     def _cond(self, batch: dict, generator: torch.Generator) -> torch.Tensor | None:
@@ -96,7 +114,7 @@ class Gen3dModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         x0 = batch["x"]
         B = x0.shape[0]
-        g = self.step_generator()
+        g = self.step_generator(self._micro_batch(batch_idx))
         cond = self._cond(batch, g)
         sigma = self.process.sample_sigma(B, g, self.device).to(x0.dtype)
         per_sample = self.process.loss(self.denoiser, x0, cond=cond, generator=g, sigma=sigma)

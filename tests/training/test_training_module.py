@@ -1,7 +1,5 @@
 """Gen3dModule: exact resume, EMA, NaN guard, label dropout, per-sigma-bucket logging."""
 
-import copy
-
 import lightning as L
 import pytest
 import torch
@@ -179,4 +177,36 @@ def test_ema_denoiser_is_a_copy():
         d.state_dict()["backbone.emb.weight"], mod.denoiser.state_dict()["backbone.emb.weight"]
     )
     torch.testing.assert_close(d.state_dict()["backbone.emb.weight"], mod.ema.shadow["backbone.emb.weight"])
-    assert copy.deepcopy(d) is not None
+    # a copy: eval() and edits of the returned network leave the training network and the EMA alone
+    assert mod.denoiser.training
+    raw = {k: v.clone() for k, v in mod.denoiser.state_dict().items()}
+    shadow = {k: v.clone() for k, v in mod.ema.shadow.items()}
+    with torch.no_grad():
+        for p in d.parameters():
+            p.mul_(-2.0).add_(3.0)
+    for k, v in mod.denoiser.state_dict().items():
+        assert torch.equal(v, raw[k]), k
+    for k, v in mod.ema.shadow.items():
+        assert torch.equal(v, shadow[k]), k
+    train_ptrs = {p.data_ptr() for p in mod.denoiser.parameters()}
+    assert not train_ptrs & {p.data_ptr() for p in d.parameters()}
+
+
+def test_micro_batches_of_one_optimiser_step_draw_different_noise(tmp_path):
+    """With gradient accumulation the per-step generator must differ per micro-batch (else every micro-batch
+    of a step trains on the same sigma and noise)."""
+    mod = make_module()
+    drawn = []
+    sample_sigma = mod.process.sample_sigma
+
+    def spy(batch, generator, device):
+        drawn.append((mod.global_step, generator.initial_seed()))
+        return sample_sigma(batch, generator, device)
+
+    mod.process.sample_sigma = spy
+    t = trainer(tmp_path, 2, accumulate_grad_batches=2)
+    t.fit(mod, datamodule=InMemoryDataModule(batch_size=8))
+    assert [step for step, _ in drawn] == [0, 0, 1, 1]  # two micro-batches per optimiser step
+    assert len({seed for _, seed in drawn}) == 4, drawn
+    # without accumulation the key is the one it always was: (seed, step, rank)
+    assert drawn[0][1] == Gen3dModule.step_key(seed=0, step=0, rank=0)
