@@ -19,23 +19,28 @@ from gen3d.processes import PROCESSES, get_process
 SIGMAS = np.logspace(-3, math.log10(200.0), 41)
 
 # lambda(sigma) * c_out(sigma)^2 per process, from the papers: EDM sets lambda = 1 / c_out^2 (EDM Sec. 5);
-# VP and VE use lambda = 1 / sigma^2 with c_out = -sigma and sigma (EDM Table 1); PFGM++ uses EDM's.
+# VP and VE use lambda = 1 / sigma^2 with c_out = -sigma and sigma (EDM Table 1); PFGM++ uses EDM's; Yukawa
+# uses EDM's lambda and coefficients at its scale s(t) (physics/yukawa.md), so 1 as well.
 EFFECTIVE_WEIGHT = {
     "edm": lambda s: np.ones_like(s),
     "vp": lambda s: np.ones_like(s),
     "ve": lambda s: np.ones_like(s),
     "pfgmpp": lambda s: np.ones_like(s),
     "pfgm": lambda s: np.ones_like(s),
+    "yukawa": lambda s: np.ones_like(s),
 }
 KWARGS = {"pfgmpp": {"D": 64.0}}
 
 
-def test_every_process_declares_its_effective_weight():
-    assert set(EFFECTIVE_WEIGHT) == set(PROCESSES)
+def test_every_registered_process_declares_its_effective_weight():
+    missing = set(PROCESSES) - set(EFFECTIVE_WEIGHT)
+    assert not missing, f"add the paper's lambda * c_out^2 for {sorted(missing)} to EFFECTIVE_WEIGHT"
 
 
-@pytest.mark.parametrize("name", sorted(EFFECTIVE_WEIGHT))
+@pytest.mark.parametrize("name", sorted(PROCESSES))
 def test_effective_weight_matches_paper(name):
+    if name not in EFFECTIVE_WEIGHT:
+        pytest.fail(f"process {name!r} has no expected effective weight in EFFECTIVE_WEIGHT")
     proc = get_process(name, **KWARGS.get(name, {}))
     sigma = torch.tensor(SIGMAS, dtype=torch.float64)
     _, c_out, _, _ = proc.preconditioning(sigma)
