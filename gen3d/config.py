@@ -9,16 +9,21 @@ experiment   name, seed, run_dir, class_cond, class_names (filled in by ``gen3d 
 data         ``type`` (``points`` | ``voxels``) and the DataModule's keyword arguments
 process      ``name`` (registered in :mod:`gen3d.processes`) and its keyword arguments
 net          ``name`` (registered in :mod:`gen3d.nets`), ``size`` and backbone keyword arguments
-sampler      sampler name, steps, schedule, rho (used by ``gen3d sample`` and the gallery callback)
+sampler      name, steps, schedule, rho and the sampler's options (``S_churn``, ``rtol``, ...; used by
+             ``gen3d sample``, the gallery callback and ``gen3d demo``)
 optim        learning rate, Adam betas, EMA decay, gradient clipping, label dropout
 trainer      max_steps, precision, devices, checkpoint / gallery / log intervals
 ============ =====================================================================================
 
 Unknown groups and unknown keys in the fixed groups are errors naming the key and the allowed keys.
 ``process``
-and ``net`` take free keyword arguments (their factories validate them). A YAML file may start with
-``base: <name or path>``: the base is loaded first and the file's groups are merged over it (dicts
-recursively).
+and ``net`` take free keyword arguments (their factories validate them). The ``sampler`` group takes, besides
+its four keys, the options of the chosen sampler (the keyword arguments of its function in
+``gen3d.samplers.SAMPLERS``, e.g. ``S_churn``/``S_min``/``S_max``/``S_noise`` for ``edm_stochastic``,
+``rtol``/``atol`` for ``adaptive``): name, schedule and options are checked against the sampler's signature
+when the config is resolved (an option set to ``null`` is removed: the sampler's default applies).
+A YAML file may start with ``base: <name or path>``: the base is loaded first and the file's groups are merged
+over it (dicts recursively).
 Overrides are strings ``group.key=value`` with ``value`` parsed as YAML (``trainer.max_steps=100``,
 ``data.categories=[chair,table]``).
 """
@@ -36,7 +41,9 @@ from gen3d.errors import UserInputError
 __all__ = [
     "DEFAULTS",
     "GROUPS",
+    "SAMPLER_KEYS",
     "apply_overrides",
+    "check_sampler_group",
     "config_path",
     "list_configs",
     "load_config",
@@ -106,6 +113,8 @@ DATA_TYPE_KEYS: dict[str, dict[str, Any]] = {
 }
 
 GROUPS = tuple(DEFAULTS)
+#: Keys of the sampler group that are not sampler options.
+SAMPLER_KEYS = tuple(DEFAULTS["sampler"])
 _FREE_GROUPS = ("process", "net")  # kwargs checked by the component factories
 
 
@@ -204,6 +213,9 @@ def resolve_config(raw: dict) -> dict:
             if dtype not in DATA_TYPE_KEYS:
                 raise UserInputError(f"data.type '{dtype}' is unknown; allowed: {sorted(DATA_TYPE_KEYS)}")
             allowed.update(DATA_TYPE_KEYS[dtype])
+        if group == "sampler":
+            cfg[group] = check_sampler_group(given)
+            continue
         if group not in _FREE_GROUPS:
             bad = sorted(set(given) - set(allowed))
             if bad:
@@ -221,6 +233,58 @@ def resolve_config(raw: dict) -> dict:
     return cfg
 
 
+def check_sampler_group(given: dict) -> dict:
+    """Resolve and check a ``sampler`` group: defaults filled in, ``name`` a sampler of
+    ``gen3d.samplers.SAMPLERS``, ``schedule`` one of ``gen3d.samplers.SCHEDULES``, ``steps`` >= 1,
+    ``rho`` > 0, every other key an option of the named sampler (values coerced to the option's type and
+    range-checked by the sampler itself, see ``gen3d.samplers.options.probe_options``); ``null`` options are
+    dropped.
+
+    Returns a new dict; raises UserInputError listing the allowed names / options.
+    """
+    from gen3d.samplers import SAMPLERS, SCHEDULES  # lazy: importing gen3d.config stays light
+    from gen3d.samplers.options import probe_options, sampler_options
+
+    if not isinstance(given, dict):
+        raise UserInputError(f"config group 'sampler' must be a mapping, got {type(given).__name__}")
+    group = copy.deepcopy(DEFAULTS["sampler"])
+    group.update(copy.deepcopy(given))
+    name = group["name"]
+    if not isinstance(name, str) or name not in SAMPLERS:
+        raise UserInputError(f"sampler.name {name!r} is unknown; allowed: {', '.join(sorted(SAMPLERS))}")
+    if group["schedule"] not in SCHEDULES:
+        raise UserInputError(
+            f"sampler.schedule {group['schedule']!r} is unknown; allowed: {', '.join(sorted(SCHEDULES))}"
+        )
+    steps = group["steps"]
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise UserInputError(f"sampler.steps must be an integer >= 1, got {steps!r}")
+    try:  # YAML reads 1e-3-style numbers as strings: accept numeric strings here as for the options
+        rho = float("nan") if isinstance(group["rho"], bool) else float(group["rho"])
+    except (TypeError, ValueError):
+        rho = float("nan")
+    if not 0 < rho < float("inf"):
+        raise UserInputError(f"sampler.rho must be a positive finite number, got {group['rho']!r}")
+    group["rho"] = rho
+    options = {k: v for k, v in group.items() if k not in SAMPLER_KEYS and v is not None}
+    allowed = sampler_options(name)
+    bad = sorted(set(options) - set(allowed))
+    if bad:
+        takers = sorted({n for n in SAMPLERS for k in bad if k in sampler_options(n)})
+        hint = f" ({', '.join(bad)}: option(s) of {', '.join(takers)})" if takers else ""
+        raise UserInputError(
+            f"unknown key(s) {', '.join(f'sampler.{k}' for k in bad)} for sampler {name!r}; allowed keys in "
+            f"'sampler': {', '.join(SAMPLER_KEYS)} and the options of {name!r}: "
+            f"{', '.join(allowed) or 'none'}{hint}"
+        )
+    try:
+        options = probe_options(name, options)
+    except ValueError as e:
+        given = ", ".join(f"sampler.{k}={v!r}" for k, v in options.items())
+        raise UserInputError(f"config group 'sampler' ({given}): {e}") from None
+    return {**{k: group[k] for k in SAMPLER_KEYS}, **options}
+
+
 def _check_values(cfg: dict) -> None:
     def positive_int(group: str, key: str, allow_zero: bool = False) -> None:
         v = cfg[group][key]
@@ -228,7 +292,6 @@ def _check_values(cfg: dict) -> None:
             raise UserInputError(f"{group}.{key} must be an integer >= {0 if allow_zero else 1}, got {v!r}")
 
     positive_int("data", "batch_size")
-    positive_int("sampler", "steps")
     positive_int("trainer", "max_steps")
     for key in ("checkpoint_every_n_steps", "sample_every_n_steps", "sample_count", "log_every_n_steps"):
         positive_int("trainer", key, allow_zero=True)

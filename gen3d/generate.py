@@ -14,7 +14,50 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["TrajectoryRecorder", "generate"]
+__all__ = ["Generated", "TrajectoryRecorder", "generate"]
+
+
+class Generated(tuple):
+    """What :func:`generate` returns: unpacks as ``x, nfe = generate(...)``, with per-batch details.
+
+    * ``x``: ``(S, *shape_per_sample)`` float32 on CPU;
+    * ``nfe``: denoiser calls per sample: an int when every batch took the same number, else the mean over
+      samples (a float; the adaptive solver's step counts differ between batches);
+    * ``nfe_per_batch``: calls of each batch (the sampler's ``SampleResult.nfe``), ``batch_sizes`` the
+      batches' sizes;
+    * ``nfe_total``: calls in all (sum over batches).
+    """
+
+    def __new__(cls, x: torch.Tensor, nfe_per_batch: Sequence[int], batch_sizes: Sequence[int]):
+        per_batch = [int(n) for n in nfe_per_batch]
+        sizes = [int(b) for b in batch_sizes]
+        if len(set(per_batch)) == 1:
+            nfe: int | float = per_batch[0]
+        else:
+            nfe = sum(n * b for n, b in zip(per_batch, sizes)) / sum(sizes)
+        self = super().__new__(cls, (x, nfe))
+        self.nfe_per_batch, self.batch_sizes = per_batch, sizes
+        return self
+
+    @property
+    def x(self) -> torch.Tensor:
+        return self[0]
+
+    @property
+    def nfe(self) -> int | float:
+        return self[1]
+
+    @property
+    def nfe_total(self) -> int:
+        return sum(self.nfe_per_batch)
+
+    def nfe_meta(self) -> dict:
+        """The NFE record for a sample file's meta: ``nfe`` (per sample), ``nfe_total``, and
+        ``nfe_per_batch``/``batch_sizes`` when batches differ."""
+        out = {"nfe": self.nfe, "nfe_total": self.nfe_total}
+        if len(set(self.nfe_per_batch)) > 1:
+            out.update(nfe_per_batch=self.nfe_per_batch, batch_sizes=self.batch_sizes)
+        return out
 
 
 def _progress(total: int, enabled: bool):
@@ -43,7 +86,7 @@ def generate(
     null_label: int | None = None,
     progress: bool = False,
     **sampler_opts,
-) -> tuple[torch.Tensor, int]:
+) -> Generated:
     """Sample one shape per seed.
 
     Args:
@@ -56,14 +99,19 @@ def generate(
         guidance.
         callback: ``callback(start, i, sigma, x, x0_hat)`` for every sampler step of the batch starting at
             sample ``start`` (``x`` is ``(b, ...)``).
+        schedule, rho: the sigma grid (``gen3d.samplers.get_schedule``).
+        **sampler_opts: options of ``sampler`` (``S_churn``, ``rtol``, ...), checked against its signature
+            before the first batch (ValueError naming the sampler's options).
 
     Returns:
-        ``(x (S, *shape_per_sample) float32 on CPU, nfe)`` where ``nfe`` is the number of denoiser calls per
-        sample (with guidance each call is one batched forward of the doubled batch).
+        :class:`Generated`: unpacks as ``(x (S, *shape_per_sample) float32 on CPU, nfe)`` where ``nfe`` is the
+        number of denoiser calls per sample (the mean over samples when batches differ; with guidance each
+        call is one batched forward of the doubled batch); per-batch counts in ``.nfe_per_batch``.
     """
     from gen3d.random import generators_for_seeds
-    from gen3d.samplers import get_schedule, sample
+    from gen3d.samplers import check_options, get_schedule, sample
 
+    sampler_opts = check_options(sampler, sampler_opts)
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("generate needs at least one seed")
@@ -82,7 +130,7 @@ def generate(
 
         model = ClassifierFreeGuidance(denoiser, guidance, null_label)
     sigmas = get_schedule(schedule, steps, process.sigma_min, process.sigma_max, rho=rho).to(device)
-    out, nfe = [], 0
+    out, nfes, sizes = [], [], []
     bar = _progress(len(seeds), progress)
     for start in range(0, len(seeds), batch_size):
         batch_seeds = seeds[start : start + batch_size]
@@ -100,37 +148,69 @@ def generate(
             sampler, model, x_T.to(device), sigmas, cond=c, generator=gens, callback=cb, **sampler_opts
         )
         out.append(res.x.float().cpu())
-        nfe = int(res.nfe)
+        nfes.append(int(res.nfe))
+        sizes.append(len(batch_seeds))
         if bar is not None:
             bar.update(len(batch_seeds))
     if bar is not None:
         bar.close()
-    return torch.cat(out), nfe
+    return Generated(torch.cat(out), nfes, sizes)
+
+
+_ONE_BATCH = "record a trajectory with all shapes in one batch"
 
 
 class TrajectoryRecorder:
-    """Sampler callback for :func:`generate` that keeps every ``every``-th state (and the last one).
+    """Sampler callback for :func:`generate` that keeps every ``every``-th state and the last one.
 
-    After sampling, :meth:`arrays` returns ``(trajectory (T, S, ...) float32, sigmas (T,) float32)``.
+    After sampling, :meth:`arrays` returns ``(trajectory (T, S, ...) float32, sigmas (T,) float32)``. Frames
+    are aligned by step index across batches, so every batch must take the same steps at the same noise
+    levels: true for the fixed-grid samplers, not for the ``adaptive`` solver over several batches (each batch
+    picks its own steps), for which :meth:`arrays` raises ValueError; record such trajectories in one batch.
     """
 
     def __init__(self, n_samples: int, every: int = 1):
-        if every < 1:
-            raise ValueError(f"trajectory stride must be >= 1, got {every}")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"trajectory stride must be an integer >= 1, got {every!r}")
         self.n = int(n_samples)
         self.every = int(every)
-        self._frames: dict[int, dict[int, np.ndarray]] = {}
-        self._sigmas: dict[int, float] = {}
+        self._frames: dict[int, dict[int, tuple[float, torch.Tensor]]] = {}  # step -> start -> (sigma, x)
+        self._last: dict[int, tuple[int, float, torch.Tensor]] = {}  # start -> (step, sigma, x)
 
     def __call__(self, start: int, i: int, sigma, x: torch.Tensor, x0_hat: torch.Tensor) -> None:
-        if i % self.every:
-            return
-        self._frames.setdefault(i, {})[start] = x.detach().float().cpu().numpy()
-        self._sigmas[i] = float(torch.as_tensor(sigma).reshape(-1)[0])
+        s = float(torch.as_tensor(sigma).reshape(-1)[0])
+        x = x.detach().clone()
+        if i % self.every == 0:
+            self._frames.setdefault(i, {})[start] = (s, x)
+        self._last[start] = (i, s, x)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        steps = sorted(self._frames)
-        frames = [np.concatenate([self._frames[i][s] for s in sorted(self._frames[i])]) for i in steps]
-        return np.stack(frames).astype(np.float32), np.array(
-            [self._sigmas[i] for i in steps], dtype=np.float32
-        )
+        """``(trajectory (T, S, ...) float32, sigmas (T,) float32)``; ValueError when the batches' steps
+        differ (the adaptive solver over several batches) or states of some samples are missing."""
+        if not self._last:
+            raise ValueError("no sampler state was recorded")
+        starts = sorted(self._last)
+        last_steps = sorted({step for step, _, _ in self._last.values()})
+        if len(last_steps) > 1:
+            raise ValueError(
+                f"the batches took different numbers of sampler steps ({last_steps[0]}..{last_steps[-1]}), "
+                f"so their trajectories cannot be aligned: {_ONE_BATCH}"
+            )
+        frames = dict(self._frames)
+        frames.setdefault(last_steps[0], {s: self._last[s][1:] for s in starts})
+        traj, sigmas = [], []
+        for i in sorted(frames):
+            if sorted(frames[i]) != starts:
+                raise ValueError(f"sampler step {i} was not recorded for every batch")
+            levels = [frames[i][s][0] for s in starts]
+            if not np.allclose(levels, levels[0], rtol=1e-6, atol=0.0):
+                raise ValueError(
+                    f"the batches were at different noise levels at step {i} ({min(levels):g}.."
+                    f"{max(levels):g}), so their trajectories cannot be aligned: {_ONE_BATCH}"
+                )
+            traj.append(torch.cat([frames[i][s][1].float().cpu() for s in starts]).numpy())
+            sigmas.append(levels[0])
+        out = np.stack(traj).astype(np.float32)
+        if out.shape[1] != self.n:
+            raise ValueError(f"recorded {out.shape[1]} samples, expected {self.n}")
+        return out, np.asarray(sigmas, dtype=np.float32)

@@ -6,7 +6,8 @@ x, x0_hat)``. ``generator`` may be one ``torch.Generator`` or a list with one pe
 
 Names: ``euler``, ``heun`` (EDM Alg. 1), ``edm_stochastic`` (EDM Alg. 2: S_churn, S_min, S_max, S_noise),
 ``euler_maruyama`` (reverse SDE), ``dpmpp_2m`` (DPM-Solver++ 2M), ``adaptive`` (Bogacki-Shampine 3(2): rtol,
-atol; uses only ``sigmas[0]`` and the last non-zero sigma).
+atol; uses only ``sigmas[0]`` and the last non-zero sigma). A sampler's options are the keyword-only
+parameters of its function beyond the contract's (``sampler_options(name)``, see gen3d.samplers.options).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from gen3d.samplers.adaptive import adaptive
 from gen3d.samplers.base import SampleResult
 from gen3d.samplers.multistep import dpmpp_2m
 from gen3d.samplers.ode import euler, heun
+from gen3d.samplers.options import check_options, effective_options, sampler_options
 from gen3d.samplers.schedules import SCHEDULES, get_schedule
 from gen3d.samplers.sde import edm_stochastic, euler_maruyama
 
@@ -30,6 +32,9 @@ __all__ = [
     "euler_maruyama",
     "dpmpp_2m",
     "adaptive",
+    "check_options",
+    "effective_options",
+    "sampler_options",
 ]
 
 SAMPLERS = {
@@ -45,14 +50,10 @@ SAMPLERS = {
 def sample(
     name: str, denoiser, x_T, sigmas, cond=None, generator=None, callback=None, **sampler_options
 ) -> SampleResult:
-    """Run sampler ``name`` from ``x_T`` (B, ...) along ``sigmas``; returns ``SampleResult(x, nfe, info)``."""
-    if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; choose one of {sorted(SAMPLERS)}")
-    try:
-        return SAMPLERS[name](
-            denoiser, x_T, sigmas, cond=cond, generator=generator, callback=callback, **sampler_options
-        )
-    except TypeError as e:
-        if "unexpected keyword" in str(e):
-            raise ValueError(f"bad option for sampler {name!r}: {e}") from None
-        raise
+    """Run sampler ``name`` from ``x_T`` (B, ...) along ``sigmas``; returns ``SampleResult(x, nfe, info)``.
+
+    ``sampler_options`` are checked against the sampler's signature first
+    (:func:`gen3d.samplers.options.check_options`: ValueError naming the sampler's options).
+    """
+    opts = check_options(name, sampler_options)
+    return SAMPLERS[name](denoiser, x_T, sigmas, cond=cond, generator=generator, callback=callback, **opts)

@@ -171,7 +171,9 @@ def test_sample_cli_writes_npz_with_meta(trained, tmp_path):
     )
     assert s.meta["nfe"] == 5 and s.meta["steps"] == 3 and s.meta["sampler"] == "heun"  # Heun: 2n-1 calls
     assert s.meta["config"]["experiment"]["class_names"] == ["airplane", "car", "chair"]
-    assert s.trajectory.shape == (2, 3, 32, 3) and s.traj_sigmas.shape == (2,)
+    # every 2nd state of 3 Heun steps (0, 2) and the final one (3), which is the sample itself
+    assert s.trajectory.shape == (3, 3, 32, 3) and s.traj_sigmas.shape == (3,) and s.traj_sigmas[-1] == 0
+    np.testing.assert_array_equal(s.trajectory[-1], s.points)
     plys = sorted((tmp_path / "ply").glob("*.ply"))
     assert len(plys) == 3
     raw = plys[0].read_bytes()
@@ -229,12 +231,23 @@ def test_sample_cli_user_errors(trained, tmp_path, capsys):
     assert "de-normalise" in capsys.readouterr().err
 
 
-def test_sample_denormalize_with_global_cache(trained, tiny_collection, tmp_path):
-    """--denormalize maps points back to raw units with the cache's global (PointFlow) normalisation."""
-    from gen3d.datasets.cache import ShapeCache
+def test_sample_denormalize_with_global_cache(trained, tmp_path):
+    """--denormalize maps points back to raw units with the cache's global (PointFlow) normalisation
+    ``x * std + mean``: checked with the manifest's numbers applied by hand (not with ShapeCache.denormalize),
+    and those numbers against the statistics of the source meshes (unit spheres at a known offset)."""
+    import trimesh
+
     from gen3d.datasets.prepare import prepare
 
-    prepare("folder", tiny_collection, tmp_path / "gcache", n_points=128, normalize="global", progress=False)
+    offset = np.array([3.0, -2.0, 1.0])
+    root = tmp_path / "spheres"
+    for name in ("airplane", "car", "chair"):
+        (root / name).mkdir(parents=True)
+        for i in range(4):
+            sphere = trimesh.creation.icosphere(subdivisions=3, radius=1.0)
+            sphere.apply_translation(offset)
+            sphere.export(root / name / f"{name}{i}.obj")
+    prepare("folder", root, tmp_path / "gcache", n_points=128, normalize="global", progress=False)
     ckpt = torch.load(trained / "checkpoints" / "last.ckpt", weights_only=True)
     ckpt["gen3d"]["config"]["data"]["cache_dir"] = str(tmp_path / "gcache")
     torch.save(ckpt, tmp_path / "g.ckpt")
@@ -242,8 +255,15 @@ def test_sample_denormalize_with_global_cache(trained, tiny_collection, tmp_path
     assert main(base + ["--out", str(tmp_path / "n.npz")]) == 0
     assert main(base + ["--out", str(tmp_path / "d.npz"), "--denormalize"]) == 0
     norm, den = load_samples(tmp_path / "n.npz"), load_samples(tmp_path / "d.npz")
-    want = ShapeCache(tmp_path / "gcache").denormalize(norm.points)
-    np.testing.assert_allclose(den.points, want, rtol=1e-5, atol=1e-5)
+    glob = json.loads((tmp_path / "gcache" / "manifest.json").read_text())["normalization"]["global"]
+    np.testing.assert_allclose(
+        den.points, norm.points * np.array(glob["scale"]) + np.array(glob["shift"]), rtol=1e-5, atol=1e-5
+    )
+    # and those numbers are PointFlow's statistics of the raw points (on unit spheres at `offset`): mean =
+    # offset; one std over all coordinates about their pooled mean m: var = r^2 / 3 + mean_a (offset_a - m)^2
+    std = np.sqrt(1.0 / 3.0 + np.mean((offset - offset.mean()) ** 2))
+    np.testing.assert_allclose(glob["shift"], offset, atol=0.1)  # 128 random surface points per sphere
+    np.testing.assert_allclose(glob["scale"], [std] * 3, rtol=0.03)
     assert den.meta["denormalized"] and den.meta["normalization"]["kind"] == "global"
     assert not np.allclose(den.points, norm.points)
 

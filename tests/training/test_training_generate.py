@@ -78,9 +78,11 @@ def test_trajectory_recorder_is_batch_independent(denoiser):
     )
     t1, s1 = rec1.arrays()
     t2, s2 = rec2.arrays()
-    assert t1.shape == (3, 5, 8, 3) and s1.shape == (3,)  # steps 0, 2, 4
+    assert t1.shape == (4, 5, 8, 3) and s1.shape == (4,)  # steps 0, 2, 4 and the final state (5)
     np.testing.assert_allclose(t1, t2, rtol=1e-5, atol=1e-6)
-    assert s1[0] == pytest.approx(proc.sigma_max) and np.all(np.diff(s1) < 0)
+    assert s1[0] == pytest.approx(proc.sigma_max) and np.all(np.diff(s1) < 0) and s1[-1] == 0
+    final, _ = generate(denoiser, proc, (8, 3), range(5), sampler="euler", steps=5, cond=[0] * 5)
+    np.testing.assert_allclose(t1[-1], final.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_bad_arguments(denoiser):
