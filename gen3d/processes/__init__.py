@@ -1,7 +1,8 @@
 """Generative processes in the EDM sigma-frame: ``get_process(name, **kwargs)``.
 
 Registry names: ``edm``, ``vp``, ``ve``, ``pfgmpp`` (PFGM++, ``D=`` or ``D_per_dim=``) and ``pfgm``
-(PFGM++ with D = 1). Adding a process is one file plus an entry in :data:`PROCESSES`.
+(PFGM++ with D = 1), ``yukawa`` (GenPhys' screened-Poisson process, ``m=`` or ``D_eff=``). Adding a
+process is one file plus an entry in :data:`PROCESSES`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from gen3d.processes.edm import EDMProcess
 from gen3d.processes.pfgmpp import PFGMPPProcess, PFGMProcess
 from gen3d.processes.ve import VEProcess
 from gen3d.processes.vp import VPProcess
+from gen3d.processes.yukawa import YukawaProcess
 
 __all__ = [
     "PROCESSES",
@@ -21,6 +23,7 @@ __all__ = [
     "VEProcess",
     "PFGMPPProcess",
     "PFGMProcess",
+    "YukawaProcess",
 ]
 
 PROCESSES: dict[str, type[Process]] = {
@@ -29,6 +32,7 @@ PROCESSES: dict[str, type[Process]] = {
     "ve": VEProcess,
     "pfgmpp": PFGMPPProcess,
     "pfgm": PFGMProcess,
+    "yukawa": YukawaProcess,
 }
 
 

@@ -93,12 +93,25 @@ class Process(ABC):
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise ValueError(f"batch must be a positive integer, got {batch!r}")
 
-    def perturb(self, x0: torch.Tensor, sigma: torch.Tensor, generator: GeneratorLike = None) -> torch.Tensor:
-        """Sample the kernel: ``x = x0 + noise``; x0 (B, ...), sigma (B,) -> (B, ...)."""
+    def _check_perturb(self, x0: torch.Tensor, sigma: torch.Tensor, generator: GeneratorLike) -> None:
         _check_x(x0)
         check_sigma(sigma, x0.shape[0], allow_zero=True)
         check_generator(generator, x0.shape[0])
+
+    def perturb(self, x0: torch.Tensor, sigma: torch.Tensor, generator: GeneratorLike = None) -> torch.Tensor:
+        """Sample the kernel: ``x = x0 + noise``; x0 (B, ...), sigma (B,) -> (B, ...)."""
+        self._check_perturb(x0, sigma, generator)
         return x0 + self.noise(tuple(x0.shape), sigma, generator, device=x0.device, dtype=x0.dtype)
+
+    def perturb_with_target(
+        self, x0: torch.Tensor, sigma: torch.Tensor, generator: GeneratorLike = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x, target)`` for the loss: a kernel draw ``x`` (B, ...) and what the denoiser regresses at it.
+
+        The target is the clean sample ``x0`` for every process whose flow conserves mass; a process whose
+        physics has a birth/death term (Yukawa) regresses a target that absorbs it.
+        """
+        return self.perturb(x0, sigma, generator), x0
 
     def loss(
         self,
@@ -110,8 +123,9 @@ class Process(ABC):
     ) -> torch.Tensor:
         """Per-sample weighted denoising loss, shape (B,).
 
-        ``lambda(sigma) * mean_over_non_batch_dims (D(x0 + n; sigma) - x0)^2`` with ``n`` from the kernel
-        (EDM Eq. 2/8). ``sigma`` (B,) is drawn with :meth:`sample_sigma` when None.
+        ``lambda(sigma) * mean_over_non_batch_dims (D(x0 + n; sigma) - target)^2`` with ``n`` from the kernel
+        and ``target = x0`` (EDM Eq. 2/8) unless the process says otherwise (:meth:`perturb_with_target`).
+        ``sigma`` (B,) is drawn with :meth:`sample_sigma` when None.
         """
         _check_x(x0)
         b = x0.shape[0]
@@ -119,11 +133,11 @@ class Process(ABC):
             sigma = self.sample_sigma(b, generator, device=x0.device)
         check_sigma(sigma, b)
         sigma = sigma.to(device=x0.device, dtype=x0.dtype)
-        x = self.perturb(x0, sigma, generator)
+        x, target = self.perturb_with_target(x0, sigma, generator)
         d = denoiser(x, sigma, cond)
         if d.shape != x0.shape:
             raise ValueError(f"denoiser returned shape {tuple(d.shape)}, expected {tuple(x0.shape)}")
-        err = (d - x0).square().reshape(b, -1).mean(dim=1)
+        err = (d - target).square().reshape(b, -1).mean(dim=1)
         return self.loss_weight(sigma) * err
 
     def prior(
