@@ -99,6 +99,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sample_count": 4,
         "sample_steps": 8,
         "gallery_renderer": "auto",
+        "gallery_timeout": 180.0,
         "deterministic": False,
         "enable_progress_bar": True,
         "fast_dev_run": False,
@@ -295,6 +296,9 @@ def _check_values(cfg: dict) -> None:
     positive_int("trainer", "max_steps")
     for key in ("checkpoint_every_n_steps", "sample_every_n_steps", "sample_count", "log_every_n_steps"):
         positive_int("trainer", key, allow_zero=True)
+    g = cfg["trainer"]["gallery_timeout"]
+    if isinstance(g, bool) or not isinstance(g, (int, float)) or not g > 0:
+        raise UserInputError(f"trainer.gallery_timeout must be positive seconds, got {g!r}")
     p = cfg["optim"]["p_uncond"]
     if not (isinstance(p, (int, float)) and 0.0 <= p < 1.0):
         raise UserInputError(f"optim.p_uncond must be in [0, 1), got {p!r}")

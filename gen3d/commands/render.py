@@ -70,18 +70,12 @@ def _child_argv(args: argparse.Namespace) -> list[str]:
 
 
 def _run_with_deadline(args: argparse.Namespace) -> int:
-    import subprocess
-    import sys
-
+    from gen3d.deadline import DeadlineExceeded, gen3d_command, run_with_deadline
     from gen3d.viz.backend import RenderBackendError
 
-    cmd = [sys.executable, "-m", "gen3d", *_child_argv(args)]
-    proc = subprocess.Popen(cmd)
     try:
-        return proc.wait(timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        return run_with_deadline(gen3d_command(_child_argv(args)), args.timeout).returncode
+    except DeadlineExceeded:
         raise RenderBackendError(
             f"rendering did not finish within {args.timeout:g} s (software Vulkan starved of CPU?); "
             "retry with a larger --timeout, fewer/smaller tiles, or on a less loaded machine"
@@ -94,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
     from gen3d.viz.loaders import load_shapes
 
     shape_set = load_shapes(args.input)  # fail fast on a bad input before starting a renderer
+    if args.mode == "trajectory" and shape_set.trajectory is None:
+        raise UserInputError(
+            f"{args.input} holds no trajectory (sample with --record-trajectory K to record one)"
+        )
     if args.timeout and not args.in_process:
         return _run_with_deadline(args)
     problem = offscreen_problem()
@@ -126,8 +124,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         from gen3d.viz.animate import save_animation, trajectory_frames
 
-        if shape_set.trajectory is None:
-            raise UserInputError(f"{args.input} holds no trajectory (sample with --trajectory to record one)")
         frames = trajectory_frames(
             shape_set.trajectory, shape_set.traj_sigmas, list(range(n)), max_frames=args.frames, **common
         )

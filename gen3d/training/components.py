@@ -186,7 +186,9 @@ def build_trainer(config: dict, callbacks: list | None = None, **overrides):
             _final_checkpoint_callback(run_dir / "checkpoints" / "last.ckpt", t["checkpoint_every_n_steps"])
         )
     if t["sample_every_n_steps"] > 0:
-        s = config["sampler"]
+        from gen3d.config import SAMPLER_KEYS
+
+        s = config["sampler"]  # name, schedule, rho and the sampler's options (steps: trainer.sample_steps)
         cbs.append(
             SampleGallery(
                 run_dir / "gallery",
@@ -196,6 +198,10 @@ def build_trainer(config: dict, callbacks: list | None = None, **overrides):
                 steps=t["sample_steps"],
                 seed=int(config["experiment"]["seed"]),
                 renderer=t["gallery_renderer"],
+                schedule=s["schedule"],
+                rho=s["rho"],
+                sampler_options={k: v for k, v in s.items() if k not in SAMPLER_KEYS},
+                render_timeout=t["gallery_timeout"],
             )
         )
     strategy = t["strategy"]

@@ -1,16 +1,19 @@
 """Callback that periodically samples a few shapes with the EMA denoiser and saves a gallery picture.
 
-The picture comes from ``gen3d.viz.render_gallery`` when it is importable (Open3D, loaded lazily by
-gen3d.viz),
-else from a matplotlib scatter plot. A failure to sample or render never stops training: it is logged as a
-warning.
+The picture comes from Open3D (``gen3d render`` run in a child process with a deadline, so a hung or crashing
+software-Vulkan frame cannot take the training run down) when Open3D is installed, else, or when that child
+fails or runs past its deadline, from a matplotlib scatter plot drawn in-process. A failure to sample or
+render never stops training: it is logged as a warning. Sampling uses the config's sampler group (name,
+schedule, rho and the sampler's options) with ``trainer.sample_steps`` steps.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
+import tempfile
 from pathlib import Path
 
 import lightning as L
@@ -62,31 +65,73 @@ def save_scatter_gallery(
     return Path(path)
 
 
-def _render(shapes: np.ndarray, path: Path, titles: list[str] | None, renderer: str = "auto") -> Path:
+def _open3d_available() -> bool:
+    return importlib.util.find_spec("open3d") is not None
+
+
+def _render_command(sample_file: Path, path: Path, n: int, titles: bool) -> list[str]:
+    """``gen3d render`` of ``sample_file`` into ``path``, rendering in that process (the caller holds the
+    deadline)."""
+    from gen3d.deadline import gen3d_command
+
+    argv = ["render", str(sample_file), "--out", str(path), "--max-shapes", str(n), "--in-process"]
+    argv += ["--ncols", str(min(n, 4))] + ([] if titles else ["--no-titles"])
+    return gen3d_command(argv)
+
+
+def _render_in_child(shapes: np.ndarray, path: Path, titles: list[str] | None, timeout: float) -> str | None:
+    """Open3D gallery of ``shapes`` (S, N, 3) points or (S, 1, R, R, R) occupancy into ``path`` by a child
+    ``gen3d render`` killed after ``timeout`` s. Returns None on success, else why it failed (one line)."""
+    from gen3d.deadline import DeadlineExceeded, run_with_deadline
+    from gen3d.sample_file import SampleFile, save_samples
+
+    key = "voxels" if shapes.ndim == 5 else "points"
+    sf = SampleFile(**{key: np.asarray(shapes, dtype=np.float32)})
+    if titles:  # the renderer titles shapes "#i <class name>" from labels and meta["class_names"]
+        sf.labels = np.arange(len(shapes), dtype=np.int64)
+        sf.meta["class_names"] = list(titles)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".gallery-") as tmp:
+        src = save_samples(Path(tmp) / "shapes.npz", sf)
+        try:
+            cmd = _render_command(src, path, len(shapes), bool(titles))
+            res = run_with_deadline(cmd, timeout, capture=True)
+        except DeadlineExceeded as e:
+            return f"the renderer {e}"
+    if not res.ok:
+        return f"the renderer failed ({res.describe()})"
+    return None if path.is_file() else "the renderer wrote no picture"
+
+
+def _render(
+    shapes: np.ndarray,
+    path: Path,
+    titles: list[str] | None,
+    renderer: str = "auto",
+    timeout: float = 180.0,
+) -> Path:
+    """Gallery PNG of ``shapes`` (S, N, 3) points or (S, 1, R, R, R) model-space grids at ``path``: Open3D
+    in a child process with a deadline when ``renderer`` is "auto" and Open3D is installed, else (or when
+    that fails: logged as a warning) the matplotlib scatter."""
     if shapes.ndim == 5:  # model-space grids {-1, +1} -> occupancy (the voxel convention)
         shapes = (shapes > 0).astype(np.float32)
-    render_gallery = None
-    if renderer == "auto":
-        try:
-            from gen3d.viz import render_gallery  # optional, Open3D-based
-        except ImportError:
-            render_gallery = None
-    if render_gallery is not None:
-        try:
-            render_gallery(list(shapes), path, titles=titles)
-            if path.is_file():
-                return path
-        except Exception as e:  # noqa: BLE001 - fall back to matplotlib
-            log.warning("gen3d.viz.render_gallery failed (%s); using the matplotlib scatter", e)
+    if renderer == "auto" and _open3d_available():
+        problem = _render_in_child(shapes, path, titles, timeout)
+        if problem is None:
+            return path
+        log.warning("Open3D gallery rendering failed: %s; using the matplotlib scatter", problem)
     return save_scatter_gallery(shapes, path, titles)
 
 
 class SampleGallery(L.Callback):
     """Every ``every_n_steps`` optimiser steps (rank 0 only): sample ``n_shapes`` shapes with the EMA denoiser
     (fixed seeds, so pictures are comparable across steps), save ``<out_dir>/step_XXXXXXX.png`` and log it
-    to the
-    logger when it supports images. ``renderer``: "auto" (gen3d.viz if importable, else matplotlib) or
-    "matplotlib"."""
+    to the logger when it supports images.
+
+    ``sampler``, ``steps``, ``schedule``, ``rho`` and ``sampler_options`` (e.g. ``{"S_churn": 40}``) go to
+    :func:`gen3d.generate.generate`; the options are checked against the sampler's signature here, so a bad
+    one fails when the callback is built, not at the first gallery. ``renderer``: "auto" (Open3D in a child
+    process killed after ``render_timeout`` seconds, when installed; else matplotlib) or "matplotlib"."""
 
     def __init__(
         self,
@@ -97,10 +142,22 @@ class SampleGallery(L.Callback):
         steps: int = 8,
         seed: int = 0,
         renderer: str = "auto",
+        schedule: str = "karras",
+        rho: float = 7.0,
+        sampler_options: dict | None = None,
+        render_timeout: float = 180.0,
     ):
+        from gen3d.samplers import check_options
+
         if renderer not in ("auto", "matplotlib"):
             raise ValueError(f"gallery renderer must be 'auto' or 'matplotlib', got {renderer!r}")
+        if not render_timeout > 0:
+            raise ValueError(f"gallery render_timeout must be positive seconds, got {render_timeout!r}")
         self.renderer = renderer
+        self.render_timeout = float(render_timeout)
+        self.sampler_options = check_options(sampler, sampler_options or {})
+        self.schedule = schedule
+        self.rho = float(rho)
         self.out_dir = Path(out_dir)
         self.every_n_steps = int(every_n_steps)
         self.n_shapes = int(n_shapes)
@@ -140,9 +197,12 @@ class SampleGallery(L.Callback):
             cond=cond,
             batch_size=self.n_shapes,
             device=pl_module.device,
+            schedule=self.schedule,
+            rho=self.rho,
+            **self.sampler_options,
         )
         path = self.out_dir / f"step_{step:07d}.png"
-        return _render(x.numpy(), path, titles, self.renderer)
+        return _render(x.numpy(), path, titles, self.renderer, self.render_timeout)
 
     @staticmethod
     def _log_image(trainer, path: Path, step: int) -> None:
