@@ -168,6 +168,14 @@ class YukawaProcess(Process):
         """``t(s)`` (B,) -> (B,)."""
         return yukawa_time(s.to(torch.float64), self.m).to(s.dtype)
 
+    def schedule_range(self) -> tuple[float, float]:
+        """Sampling grids are spaced in ``s`` (EDM's spacing at the preconditioning scale)..."""
+        return self.s_min, self.s_max
+
+    def schedule_to_sigma(self, grid: torch.Tensor) -> torch.Tensor:
+        """... and mapped to ``t`` (``t(0) = 0`` keeps the final level)."""
+        return yukawa_time(grid.to(torch.float64), self.m).to(grid.dtype)
+
     def sample_sigma(self, batch: int, generator: GeneratorLike = None, device=None) -> torch.Tensor:
         """Training ``t`` (B,) float32: ``ln s ~ N(P_mean, P_std²)`` mapped through ``t(s)``."""
         self._check_batch(batch)

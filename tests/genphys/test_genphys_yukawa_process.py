@@ -74,3 +74,21 @@ def test_bad_arguments():
         get_process("yukawa", D_eff=3.0)
     with pytest.raises(ValueError, match="m must"):
         get_process("yukawa", m=-1.0)
+
+
+def test_sampling_grid_is_spaced_in_the_scale_and_ends_at_zero():
+    from gen3d.generate import generate
+    from gen3d.samplers import get_schedule
+
+    proc = get_process("yukawa", D_eff=128.0)
+    seen = []
+
+    def denoiser(x, sigma, cond=None):
+        seen.append(float(sigma[0]))
+        return torch.zeros_like(x)
+
+    generate(denoiser, proc, (4, 3), [0], sampler="euler", steps=6)
+    want = yukawa_time(get_schedule("karras", 6, proc.s_min, proc.s_max, rho=7.0), proc.m)
+    assert want[-1] == 0
+    torch.testing.assert_close(torch.tensor(seen, dtype=torch.float64), want[:-1], rtol=1e-6, atol=0)
+    assert seen[0] == pytest.approx(proc.sigma_max) and seen[-1] == pytest.approx(proc.sigma_min)
