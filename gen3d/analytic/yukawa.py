@@ -116,6 +116,21 @@ class YukawaDiracMixture:
         lam1 = (z / t) * np.exp(log_kv(nu - 1.0, z) - log_kv(nu, z))
         return (self.posterior(x, t) * lam1).sum(1)
 
+    def death_log_weights(self, times, states) -> np.ndarray:
+        """Importance log-weights ``∫ λ(x(t), t) dt`` (trapezoid) of reverse trajectories (B,).
+
+        ``times`` (S,) decreasing, all > 0; ``states`` (S, B, n): the particles at those times, e.g. along the
+        naive field. Self-normalised weights ``exp(log w)`` make the naive flow exact in expectation
+        (birth/death bookkeeping) but have infinite variance: their effective sample size collapses.
+        """
+        t = np.asarray(times, dtype=np.float64)
+        if t.ndim != 1 or len(t) < 2 or np.any(t <= 0) or np.any(np.diff(t) >= 0):
+            raise ValueError("times must be a decreasing 1-D array of positive levels (at least two)")
+        lam = np.stack(
+            [self.death_rate(np.asarray(x, dtype=np.float64), float(tt)) for x, tt in zip(states, t)]
+        )
+        return (0.5 * (lam[1:] + lam[:-1]) * (t[:-1] - t[1:])[:, None]).sum(0)
+
     def expected_kappa(self, x: np.ndarray, t: float, n_grid: int = 400) -> np.ndarray:
         """``E[κ(W, t) | x, k]`` (B, K) by quadrature in ``u = log W`` over the GIG posterior of W."""
         p = -(self.n + 1) / 2.0  # GIG index; the density of u is exp(p u - (ψ e^u + χ e^-u) / 2)

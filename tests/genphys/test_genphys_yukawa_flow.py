@@ -105,3 +105,31 @@ def test_process_target_has_the_exact_conservative_field_as_its_regression_minim
     assert near0.sum() > 100
     err = (ts[near0] - exact[near0]).mean(0)
     assert np.all(np.abs(err) < 4 * ts[near0].std(0) / math.sqrt(near0.sum()))
+
+
+def test_importance_weights_for_the_death_term_are_unusable():
+    # the naive flow reweighted by exp(∫ λ dt) is exact in expectation, but the weights have infinite
+    # variance: the effective sample size collapses and the estimate of the 0.8 weight swings between seeds
+    mix = _two_diracs()
+    count, T = 1000, 30.0
+    sig = get_schedule("karras", 60, 1e-3, T, rho=7.0)
+    estimates, ess = [], []
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        x_T = torch.tensor(mix.sample_kernel(rng.choice(2, size=count, p=mix.pi), T, rng))
+        states = {}
+
+        def keep(i, s, x, x0, _states=states):
+            if s > 0:
+                _states[i] = (s, x.numpy().copy())
+
+        x = heun(mix.denoiser("naive"), x_T, sig, callback=keep).x.numpy()
+        times = np.array([states[i][0] for i in sorted(states)])
+        logw = mix.death_log_weights(times, [states[i][1] for i in sorted(states)])
+        w = np.exp(logw - logw.max())
+        on_heavy = np.linalg.norm(x - mix.y[0], axis=1) < np.linalg.norm(x - mix.y[1], axis=1)
+        estimates.append(float((w * on_heavy).sum() / w.sum()))
+        ess.append(float(w.sum() ** 2 / (w**2).sum() / count))
+    se = math.sqrt(0.8 * 0.2 / count)
+    assert max(ess) < 0.25, ess
+    assert max(estimates) - min(estimates) > 6 * se, estimates
