@@ -14,6 +14,9 @@ SHIPPED = [
     "pc15k_car_edm",
     "pc15k_chair_pfgmpp",
     "pc15k_airplane_pfgmpp",
+    "demo_points_yukawa",
+    "demo_voxels_yukawa",
+    "pc15k_chair_yukawa",
 ]
 
 
@@ -33,6 +36,9 @@ def test_paper_recipes():
     p = load_config("pc15k_chair_pfgmpp")  # base: inheritance keeps the EDM recipe, swaps the process
     assert p["process"]["name"] == "pfgmpp" and p["experiment"]["name"] == "pc15k_chair_pfgmpp"
     assert p["data"] == load_config("pc15k_chair_edm")["data"]
+    y = load_config("pc15k_chair_yukawa")
+    assert y["process"] == {"name": "yukawa", "D_eff": 2048, "sigma_data": 0.5}
+    assert y["data"] == p["data"] and y["net"] == p["net"]
 
 
 def test_unknown_key_names_key_and_allowed():
