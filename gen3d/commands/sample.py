@@ -158,9 +158,9 @@ def run(args: argparse.Namespace) -> int:
     from gen3d.config import SAMPLER_KEYS
     from gen3d.errors import UserInputError
     from gen3d.generate import TrajectoryRecorder, generate
+    from gen3d.models import load_denoiser
     from gen3d.sample_file import SampleFile, save_samples
     from gen3d.samplers.options import effective_options
-    from gen3d.training.checkpoint import load_denoiser
 
     if args.n < 1 or args.batch_size < 1:
         raise UserInputError("--n and --batch-size must be >= 1")

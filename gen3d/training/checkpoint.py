@@ -1,19 +1,17 @@
-"""Checkpoints: atomic writes through Lightning's CheckpointIO, safe reading, and rebuilding the denoiser.
+"""Checkpoints during training: atomic writes through Lightning's CheckpointIO and stale temp-file cleanup.
+
+Reading checkpoints and rebuilding the denoiser live in the Lightning-free :mod:`gen3d.models`;
+``read_checkpoint`` and ``load_denoiser`` are re-exported here for existing callers.
 
 Lightning's own ``_atomic_save`` goes through an fsspec transaction whose local temp file lives in the
-system temp
-folder and is moved (copied across file systems, never fsynced) into place, so a kill can leave a partial
-file.
-:class:`AtomicCheckpointIO` writes through :func:`gen3d.atomic.atomic_path` instead: temp file in the
-destination
-folder, fsync, ``os.replace``.
+system temp folder and is moved (copied across file systems, never fsynced) into place, so a kill can leave a
+partial file. :class:`AtomicCheckpointIO` writes through :func:`gen3d.atomic.atomic_path` instead: temp file
+in the destination folder, fsync, ``os.replace``.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +19,7 @@ import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from gen3d.atomic import atomic_path
-from gen3d.errors import CheckpointError
-from gen3d.training.module import CHECKPOINT_KEY
+from gen3d.models import load_denoiser, read_checkpoint
 
 __all__ = ["AtomicCheckpointIO", "load_denoiser", "read_checkpoint", "remove_stale_temp_files"]
 
@@ -54,50 +51,3 @@ def remove_stale_temp_files(dirpath: str | os.PathLike) -> int:
     for p in stale:
         p.unlink(missing_ok=True)
     return len(stale)
-
-
-def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
-    """``torch.load(path, weights_only=True)`` with clear errors for missing, truncated or foreign files."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint file at {path}")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, OSError, ValueError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CheckpointError(
-            f"cannot read checkpoint {path}: {msg} (truncated, corrupt or not a .ckpt?)"
-        ) from e
-    if not isinstance(ckpt, dict) or CHECKPOINT_KEY not in ckpt or "state_dict" not in ckpt:
-        raise CheckpointError(
-            f"{path} is not a gen3d checkpoint (no '{CHECKPOINT_KEY}' payload / state_dict)"
-        )
-    return ckpt
-
-
-def load_denoiser(path: str | os.PathLike, ema: bool = True, map_location: Any = "cpu"):
-    """Rebuild the trained denoiser from a checkpoint.
-
-    Returns ``(denoiser, config, process)``: the denoiser (nn.Module in eval mode, EMA weights when
-    ``ema``), the
-    resolved config dict saved at training time, and the process built from it.
-    """
-    from gen3d.training.components import build_denoiser, build_process, num_classes_of
-
-    ckpt = read_checkpoint(path, map_location=map_location)
-    payload = ckpt[CHECKPOINT_KEY]
-    config = payload["config"]
-    process = build_process(config)
-    denoiser = build_denoiser(config, process, num_classes=num_classes_of(config))
-    if ema:
-        state = payload["ema"]["shadow"]
-    else:
-        prefix = "denoiser."
-        state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
-    try:
-        denoiser.load_state_dict(state)
-    except RuntimeError as e:
-        raise CheckpointError(
-            f"checkpoint {path} does not match the network its config describes: {e}"
-        ) from e
-    return denoiser.to(map_location).eval(), config, process

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from gen3d.errors import UserInputError
+from gen3d.models import build_denoiser, build_process, num_classes_of  # Lightning-free; re-exported
 
 __all__ = [
     "DATAMODULES",
@@ -36,37 +37,6 @@ def _call(group: str, factory, *args, **kwargs):
         raise
     except (TypeError, ValueError) as e:
         raise UserInputError(f"config group '{group}': {e}") from e
-
-
-def build_process(config: dict):
-    """The process named by ``config['process']`` (kwargs passed through)."""
-    from gen3d.processes import get_process
-
-    kwargs = dict(config["process"])
-    name = kwargs.pop("name")
-    return _call("process", get_process, name, **kwargs)
-
-
-def num_classes_of(config: dict) -> int:
-    """Number of classes the net is conditioned on (0: unconditional)."""
-    if not config["experiment"].get("class_cond"):
-        return 0
-    names = config["experiment"].get("class_names")
-    if not names:
-        raise UserInputError("experiment.class_cond is true but experiment.class_names is empty")
-    return len(names)
-
-
-def build_denoiser(config: dict, process, num_classes: int | None = None):
-    """Backbone from ``config['net']`` wrapped in EDM preconditioning with the process's sigma_data."""
-    from gen3d.nets import get_backbone
-    from gen3d.precond import EDMPrecond
-
-    kwargs = dict(config["net"])
-    name = kwargs.pop("name")
-    nc = num_classes_of(config) if num_classes is None else num_classes
-    backbone = _call("net", get_backbone, name, num_classes=nc, **kwargs)
-    return EDMPrecond(backbone, sigma_data=process.sigma_data)
 
 
 def build_datamodule(config: dict):

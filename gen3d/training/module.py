@@ -18,12 +18,11 @@ import torch
 from torch import nn
 
 from gen3d.errors import Gen3dError
+from gen3d.models import CHECKPOINT_KEY  # the payload schema lives in the Lightning-free gen3d.models
 from gen3d.training.ema import EMA
 
 __all__ = ["CHECKPOINT_KEY", "Gen3dModule", "TrainingDivergedError"]
 
-#: Key of gen3d's own payload inside a Lightning checkpoint dict.
-CHECKPOINT_KEY = "gen3d"
 CHECKPOINT_FORMAT = 1
 
 
