@@ -78,6 +78,13 @@ class ShapeCache:
         return dict(self.manifest["normalization"])
 
     @property
+    def voxel_frame(self) -> str | None:
+        """The frame the grids were made in: ``"bbox"`` or ``"unit_sphere"`` (each shape mapped to [-1,1]^3 by
+        that per-shape normalisation); the points' own frame only when it equals ``normalization["kind"]``.
+        ``None`` for caches written before the manifest recorded it."""
+        return self.manifest.get("voxel_frame")
+
+    @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
@@ -150,6 +157,25 @@ class ShapeCache:
                     f"unknown shape {k!r} (expected a key '<category>/<model_id>' of this cache)"
                 )
             out.append(NormParams(*self._shape_norm(self._by_key[k])))
+        return out
+
+    def voxel_params(self, model_ids) -> list:
+        """:class:`gen3d.geometry.NormParams` of each shape's voxel frame (``raw = grid_coords * scale +
+        shift``; ``apply`` maps raw points into the frame of its grids)."""
+        from gen3d.geometry import NormParams
+
+        out = []
+        for k in model_ids:
+            if k not in self._by_key:
+                raise UserInputError(
+                    f"unknown shape {k!r} (expected a key '<category>/<model_id>' of this cache)"
+                )
+            with self._open(self._by_key[k]) as z:
+                if "vox_shift" not in z.files:
+                    raise UserInputError(
+                        f"cache {self.path} does not record the voxel frame of {k!r}; re-run `gen3d prepare`"
+                    )
+                out.append(NormParams(z["vox_shift"], z["vox_scale"]))
         return out
 
     def denormalize(self, points: np.ndarray, model_ids=None) -> np.ndarray:

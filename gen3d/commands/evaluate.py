@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gen3d.errors import UserInputError
@@ -12,23 +12,59 @@ from gen3d.errors import UserInputError
 NAME = "evaluate"
 HELP = "score generated shapes against reference shapes: MMD/COV/1-NNA (CD, EMD or IoU), JSD, novelty"
 
+# choices spelled out so that building the CLI imports no metric code (a test checks them against
+# gen3d.metrics.presets.PROTOCOLS, gen3d.metrics.jsd.JSD_MODES and gen3d.metrics.subsets.UNEQUAL_POLICIES)
+PROTOCOL_CHOICES = ("pointflow", "shapegf_bbox")
+JSD_MODE_CHOICES = ("pointflow", "cells")
+UNEQUAL_CHOICES = ("subsample", "refuse")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "samples", help="sample file (.npz/.npy) with 'points' (S,N,3) or 'voxels' (S,1,R,R,R)"
+        "samples",
+        nargs="+",
+        help="sample file(s) (.npz/.npy) with 'points' (S,N,3) or 'voxels' (S,1,R,R,R); several files (one "
+        "per sampling seed) are scored one by one and summarised as mean +- std over files",
     )
     parser.add_argument("reference", help="reference: sample file (.npz/.npy) or a prepared cache directory")
-    parser.add_argument("--split", default="val", help="cache split used as reference (default: val)")
+    parser.add_argument(
+        "--protocol",
+        default=None,
+        choices=PROTOCOL_CHOICES,
+        help="a published protocol in one flag (normalisation, points, reference split, metrics, JSD "
+        "binning; recorded in the JSON): pointflow (PointFlow/PVD/LION table 1: raw units after undoing the "
+        "global normalisation), shapegf_bbox (ShapeGF/DPM/LION table 2: every shape scaled to its bounding "
+        "box [-1,1]^3). Options that disagree with the protocol are refused",
+    )
+    parser.add_argument("--split", default=None, help="cache split used as reference (default: val)")
     parser.add_argument("--categories", default=None, help="comma-separated cache categories (default: all)")
-    parser.add_argument("--metrics", default="cd,emd", help="point metrics: cd,emd (default: both)")
+    parser.add_argument("--metrics", default=None, help="point metrics: cd,emd (default: both)")
     parser.add_argument(
         "--normalize",
-        default="none",
+        default=None,
         choices=["none", "bbox", "unit_cube", "unit_sphere", "global"],
-        help="normalisation applied identically to both sets, recorded in the result",
+        help="normalisation applied identically to both sets, recorded in the result (default: none)",
     )
     parser.add_argument(
-        "--max-shapes", type=int, default=None, help="use at most this many shapes of each set"
+        "--points",
+        type=int,
+        default=None,
+        help="points per shape scored: the first N of each shape (default: the samples' own count)",
+    )
+    parser.add_argument(
+        "--max-shapes",
+        type=int,
+        default=None,
+        help="score at most N generated and at most N reference shapes (a total per set, not per category): "
+        "the first N of a sample file, N drawn at random (--seed) from a cache's selected split and "
+        "categories. The --train set is always used whole",
+    )
+    parser.add_argument(
+        "--unequal",
+        default="subsample",
+        choices=UNEQUAL_CHOICES,
+        help="unequal set sizes: subsample the larger set to the smaller one's size (seeded, recorded; "
+        "default) or refuse. MMD/COV/1-NNA are always scored on equal-size sets",
     )
     parser.add_argument(
         "--emd-tol",
@@ -44,6 +80,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-jsd", action="store_true", help="skip the occupancy JSD")
     parser.add_argument(
+        "--jsd-mode",
+        default=None,
+        choices=JSD_MODE_CHOICES,
+        help="JSD binning: pointflow (PointFlow's 28^3 vertices of [-0.5,0.5]^3 in the unit ball, the "
+        "papers' number) or cells (28^3 cells of [-1,1]^3; default without --protocol)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="bootstrap resamples for the confidence intervals of MMD/COV/1-NNA (default 1000; 0: none)",
+    )
+    parser.add_argument("--ci", type=float, default=0.95, help="confidence level of the intervals (0.95)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of every random choice: equal-size subsets, --max-shapes on a cache, bootstrap, "
+        "grid-to-points sampling (default 0)",
+    )
+    parser.add_argument(
         "--voxel-threshold",
         type=float,
         default=0.5,
@@ -53,55 +110,104 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", default=None, help="PNG: histogram of nearest-neighbour distances")
 
 
-def _take(arr, max_shapes):
-    return arr if max_shapes is None else arr[:max_shapes]
+@dataclass
+class _Set:
+    """One loaded set: ``kind`` "points" | "voxels", ``data`` (S,N,3) | (S,1,R,R,R), ``groups`` (S,) category
+    names or None, ``denormalized`` (raw units? None when unrecorded), ``info`` (JSON record)."""
+
+    kind: str
+    data: object
+    info: dict
+    denormalized: bool | None = None
+    groups: list | None = None
+    meta: dict = field(default_factory=dict)
 
 
-def _load_points_or_voxels(path: str, args, split: str, n_points: int | None = None, raw_units: bool = False):
-    """-> (kind "points" | "voxels", array (S,N,3) | (S,1,R,R,R), cache info or None, denormalized) from a
-    sample file or a cache.
+def _load_cache(
+    path: Path, args, split: str, n_points: int | None, units: str, max_shapes: int | None
+) -> _Set:
+    """Points of a prepared cache's ``split`` (``--categories``). ``n_points``: this many points per shape
+    (the cache stores its points in random order, so the first ``n_points`` are a uniform random subset of
+    the surface sample). ``units``: "normalised" (the cache's normalisation), "raw" (mapped back to raw
+    units, to match samples written by ``gen3d sample --denormalize``) or "voxel" (each shape in the frame
+    its grids were made in, to match generated grids). ``max_shapes``: a seeded random subset (``--seed``)
+    of that size over the whole selection."""
+    import numpy as np
 
-    ``n_points``: for a cache, take this many points per shape (the cache stores its points in random
-    order, so the first ``n_points`` are a uniform random subset of the surface sample); the protocol needs
-    equal counts. ``raw_units``: for a cache, map its (normalised) points back to raw units, to match samples
-    written by ``gen3d sample --denormalize``. ``denormalized``: for a sample file its
-    ``meta["denormalized"]`` (None when unrecorded), for a cache ``raw_units``.
-    """
-    p = Path(path)
-    if p.is_dir():
-        try:
-            from gen3d.datasets.cache import ShapeCache
-        except ImportError as e:
-            raise UserInputError(
-                f"{p} is a directory but the shape cache module is unavailable: {e}"
-            ) from None
-        cats = args.categories.split(",") if args.categories else None
-        cache = ShapeCache(p)
-        if n_points is not None and n_points > cache.n_points:
-            raise UserInputError(
-                f"samples have {n_points} points per shape but the cache {p} holds only {cache.n_points}"
-            )
-        pts, _, ids = cache.load_points(split, categories=cats, max_count=args.max_shapes, n_points=n_points)
-        if raw_units:
-            import numpy as np
+    from gen3d.metrics.subsets import take_shapes
 
-            pts = np.asarray(cache.denormalize(pts, ids), dtype=np.float32)
-        info = {
-            "path": str(p),
-            "split": split,
-            "categories": cats,
-            "normalization": cache.normalization,
-            "denormalized": bool(raw_units),
-            "points_per_shape": int(pts.shape[1]),
-        }
-        return "points", pts, info, bool(raw_units)
+    try:
+        from gen3d.datasets.cache import ShapeCache
+    except ImportError as e:
+        raise UserInputError(
+            f"{path} is a directory but the shape cache module is unavailable: {e}"
+        ) from None
+    cats = args.categories.split(",") if args.categories else None
+    cache = ShapeCache(path)
+    if n_points is not None and n_points > cache.n_points:
+        raise UserInputError(
+            f"samples have {n_points} points per shape but the cache {path} holds only {cache.n_points}"
+        )
+    pts, labels, ids = cache.load_points(split, categories=cats, n_points=n_points)
+    n_all = len(pts)
+    keep = take_shapes(n_all, max_shapes, random=True, seed=args.seed)
+    pts, labels, ids = pts[keep], labels[keep], [ids[i] for i in keep]
+    if units == "raw":
+        pts = np.asarray(cache.denormalize(pts, ids), dtype=np.float32)
+    elif units == "voxel":
+        from gen3d.metrics.frames import points_in_voxel_frame
+
+        pts = points_in_voxel_frame(cache, pts, ids)
+    info = {
+        "path": str(path),
+        "split": split,
+        "categories": cats,
+        "normalization": cache.normalization,
+        "voxel_frame": cache.voxel_frame,
+        "units": units,
+        "denormalized": units == "raw",
+        "points_per_shape": int(pts.shape[1]),
+        "n_shapes": len(pts),
+        "max_shapes": max_shapes,
+    }
+    if len(keep) < n_all:
+        info["selection"] = f"{len(keep)} of {n_all} shapes drawn at random (--max-shapes, seed {args.seed})"
+    groups = [cache.class_names[int(k)] for k in labels]
+    return _Set("points", pts, info, units == "raw", groups, {"cache": cache})
+
+
+def _load_file(path: Path, n_points: int | None, max_shapes: int | None) -> _Set:
+    """A sample file: the first ``max_shapes`` shapes, the first ``n_points`` points of each. Category names
+    from ``labels`` and ``meta['class_names']`` when every shape has a class."""
+    import numpy as np
+
     from gen3d.sample_file import load_samples
 
-    s = load_samples(p)
-    denorm = s.meta.get("denormalized")
-    if s.points is not None:
-        return "points", _take(s.points, args.max_shapes), None, denorm
-    return "voxels", _take(s.voxels, args.max_shapes), None, denorm
+    s = load_samples(path)
+    data = s.points if s.points is not None else s.voxels
+    kind = "points" if s.points is not None else "voxels"
+    data = data[:max_shapes] if max_shapes is not None else data
+    if kind == "points" and n_points is not None:
+        if data.shape[1] < n_points:
+            raise UserInputError(
+                f"{path} holds {data.shape[1]} points per shape, fewer than the {n_points} scored"
+            )
+        data = data[:, :n_points]
+    groups = None
+    names = s.meta.get("class_names")
+    if s.labels is not None and names:
+        lab = np.asarray(s.labels[: len(data)])
+        if (lab >= 0).all() and (lab < len(names)).all():
+            groups = [str(names[int(k)]) for k in lab]
+    info = {"path": str(path), "n_shapes": int(len(data)), "max_shapes": max_shapes}
+    return _Set(kind, data, info, s.meta.get("denormalized"), groups, s.meta)
+
+
+def _load(path: str, args, split: str, n_points: int | None, units: str, max_shapes: int | None) -> _Set:
+    p = Path(path)
+    if p.is_dir():
+        return _load_cache(p, args, split, n_points, units, max_shapes)
+    return _load_file(p, n_points, max_shapes)
 
 
 def _check_same_units(a, b, what: str) -> None:
@@ -111,30 +217,6 @@ def _check_same_units(a, b, what: str) -> None:
             f"the samples are {'raw' if a else 'normalised'} units but the {what} is "
             f"{'raw' if b else 'normalised'} (meta 'denormalized'); score both in one unit system"
         )
-
-
-def _table(result: dict) -> str:
-    rows = [
-        f"{result['kind']}: {result['n_gen']} generated vs {result['n_ref']} reference"
-        + (f", normalisation {result['normalization']['kind']}" if "normalization" in result else "")
-    ]
-    rows.append(f"{'metric':<8}{'MMD':>12}{'COV %':>9}{'1-NNA %':>10}{'time s':>9}")
-    for name, r in result["metrics"].items():
-        rows.append(
-            f"{name:<8}{r['mmd']:>12.5g}{100 * r['cov']:>9.2f}{100 * r['1nna']:>10.2f}"
-            f"{result['timings_s'].get(name, math.nan):>9.2f}"
-        )
-        if "emd_max_rel_gap" in r:
-            rows.append(f"  EMD values certified within {100 * r['emd_max_rel_gap']:.3f}% of exact")
-    if "jsd" in result:
-        rows.append(f"JSD (bits): {result['jsd']['jsd']:.5f}")
-    if "novelty" in result:
-        n = result["novelty"]
-        rows.append(
-            f"novelty: median NN ratio {n['median_ratio']:.3f}; likely copies "
-            f"{100 * n['copy_fraction']:.1f}% (expected {100 * n['expected_copy_fraction']:.1f}%)"
-        )
-    return "\n".join(rows)
 
 
 def _plot(path: str, result: dict, mats: dict) -> None:
@@ -165,72 +247,231 @@ def _plot(path: str, result: dict, mats: dict) -> None:
     plt.close(fig)
 
 
+def _options(args) -> tuple[dict, dict | None]:
+    """Resolved option values (``--protocol`` preset and explicit flags) and the protocol record."""
+    from gen3d.metrics.presets import resolve_options
+
+    for flag, value, low in (("--max-shapes", args.max_shapes, 1), ("--points", args.points, 1)):
+        if value is not None and value < low:
+            raise UserInputError(f"{flag} must be >= {low}, got {value}")
+    if args.bootstrap < 0:
+        raise UserInputError(f"--bootstrap must be >= 0 (0: no intervals), got {args.bootstrap}")
+    if not 0 < args.ci < 1:
+        raise UserInputError(f"--ci must be a level in (0, 1), e.g. 0.95, got {args.ci}")
+    given = {
+        "normalize": args.normalize,
+        "split": args.split,
+        "metrics": args.metrics,
+        "points": args.points,
+        "jsd_mode": args.jsd_mode,
+    }
+    return resolve_options(args.protocol, given, args.no_jsd)
+
+
+def _check_files_agree(gens: list, paths: list) -> None:
+    """Several sample files are one experiment over seeds: same kind, point count, units and classes."""
+    first = gens[0]
+    for p, g in zip(paths[1:], gens[1:]):
+        same = g.kind == first.kind and g.data.shape[1:] == first.data.shape[1:]
+        if not same:
+            raise UserInputError(
+                f"{p} holds {g.kind} {tuple(g.data.shape[1:])} but {paths[0]} holds {first.kind} "
+                f"{tuple(first.data.shape[1:])}; several sample files must hold the same kind of shapes"
+            )
+        _check_same_units(first.denormalized, g.denormalized, f"sample file {p}")
+
+
+def _pointflow_units(gens: list, ref_path: str, protocol: dict | None) -> str | None:
+    """PointFlow scores raw units (its global normalisation undone). Returns a note on how the samples got
+    there, or raises when they cannot; ``None`` when another protocol (or none) is used."""
+    if protocol is None or protocol["units"] != "raw":
+        return None
+    raw = gens[0].denormalized
+    if raw:
+        return "samples in raw units (meta 'denormalized'); the reference follows them"
+    if Path(ref_path).is_dir():
+        from gen3d.datasets.cache import ShapeCache
+
+        cache = ShapeCache(ref_path)
+        kind = cache.normalization["kind"]
+        if kind == "none":
+            return "the cache is in raw units (normalisation none), and so are its model's samples"
+        if kind == "global":
+            for g in gens:
+                g.data = cache.denormalize(g.data)
+                g.denormalized = True
+            return "samples de-normalised here with the cache's global mean/std (PointFlow's protocol)"
+        raise UserInputError(
+            f"--protocol pointflow scores raw units, but the cache {ref_path} is normalised per shape "
+            f"({kind}) and normalised samples cannot be mapped back; sample with "
+            "`gen3d sample --denormalize` or use --protocol shapegf_bbox"
+        )
+    if raw is False:
+        raise UserInputError(
+            "--protocol pointflow scores raw units, but the samples are normalised (meta 'denormalized' "
+            "false); write them with `gen3d sample --denormalize` or score against the prepared cache"
+        )
+    return "units not recorded in the sample files: assumed raw (de-normalised), as PointFlow scores them"
+
+
+def _check_frames(gen, ref) -> None:
+    """Grids live in a normalised frame: refuse raw-unit points next to grids, and grids in two frames."""
+    import numpy as np
+
+    from gen3d.metrics.frames import grid_frame
+
+    kinds = (gen.kind, ref.kind)
+    if kinds == ("voxels", "points") and ref.denormalized:
+        raise UserInputError(
+            "the reference points are in raw units but generated grids are in a normalised frame"
+        )
+    if kinds == ("points", "voxels") and gen.denormalized:
+        raise UserInputError("the samples are in raw units but the reference grids are in a normalised frame")
+    if kinds == ("voxels", "voxels"):
+        (og, hg), (orf, hr) = (grid_frame(s.meta, s.data.shape[-1]) for s in (gen, ref))
+        side_g, side_r = hg * gen.data.shape[-1], hr * ref.data.shape[-1]
+        if not (np.allclose(og, orf) and np.isclose(side_g, side_r)):
+            raise UserInputError(
+                f"the generated grids span origin {og.tolist()} side {side_g:g} but the reference grids "
+                f"origin {orf.tolist()} side {side_r:g} (meta voxel_origin / voxel_spacing): IoU needs grids "
+                "in one frame"
+            )
+
+
+def _as_points(s, n: int, rng, threshold: float):
+    """Grids -> surface points in the grids' own frame (``meta`` voxel_origin / voxel_spacing, else
+    [-1,1]^3); points unchanged."""
+    if s.kind == "points":
+        return s.data
+    from gen3d.metrics.frames import grid_frame
+    from gen3d.metrics.voxel import voxels_to_surface_points
+
+    origin, spacing = grid_frame(s.meta, s.data.shape[-1])
+    return voxels_to_surface_points(s.data, n, rng, threshold=threshold, origin=origin, spacing=spacing)
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from gen3d.atomic import atomic_write_text
+    from gen3d.metrics.aggregate import across_files
     from gen3d.metrics.evaluation import evaluate_point_sets, evaluate_voxel_sets
-    from gen3d.metrics.voxel import voxels_to_surface_points
+    from gen3d.metrics.table import format_across_files, format_result
 
-    if args.max_shapes is not None and args.max_shapes < 1:
-        raise UserInputError("--max-shapes must be >= 1")
-    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    kind_g, gen, _, raw_g = _load_points_or_voxels(args.samples, args, args.split)
-    n_gen = gen.shape[1] if kind_g == "points" else None
-    # samples written with `gen3d sample --denormalize` are in raw units: a cache reference follows them
-    raw = bool(raw_g) and kind_g == "points"
-    kind_r, ref, ref_cache, raw_r = _load_points_or_voxels(args.reference, args, args.split, n_gen, raw)
-    _check_same_units(raw_g, raw_r, "reference")
+    opts, protocol = _options(args)
+    metrics = tuple(m.strip() for m in opts["metrics"].split(",") if m.strip())
+    gens = [_load_file(Path(p), opts["points"], args.max_shapes) for p in args.samples]
+    _check_files_agree(gens, args.samples)
+    kind_g = gens[0].kind
+    if protocol is not None and kind_g != "points":
+        raise UserInputError(
+            f"--protocol {protocol['name']} scores point clouds; the samples hold voxel grids"
+        )
+    units_note = _pointflow_units(gens, args.reference, protocol)
+    n_pts = gens[0].data.shape[1] if kind_g == "points" else opts["points"]
+    # samples written with `gen3d sample --denormalize` are in raw units: a cache reference follows them;
+    # generated grids are in the cache's voxel frame: its points are mapped into that frame, shape by shape
+    units = "voxel" if kind_g == "voxels" else ("raw" if gens[0].denormalized else "normalised")
+    ref = _load(args.reference, args, opts["split"], n_pts, units, args.max_shapes)
+    _check_same_units(gens[0].denormalized, ref.denormalized, "reference")
     train = None
     if args.train is not None:
         src = args.reference if args.train == "cache" else args.train
-        kind_t, train, _, raw_t = _load_points_or_voxels(src, args, "train", n_gen, raw)
-        if kind_t != "points":
+        train = _load(src, args, "train", n_pts if ref.kind == "points" else None, units, None)
+        if train.kind != "points":
             raise UserInputError("--train must hold point clouds")
-        _check_same_units(raw_g, raw_t, "training set")
-    if kind_g == "voxels" and kind_r == "voxels":
-        # grids are scored by IoU in their own frame: options that only apply to point sets are refused
-        unsupported = [
-            o for o, on in (("--normalize", args.normalize != "none"), ("--train", train is not None)) if on
-        ]
-        if unsupported:
-            raise UserInputError(
-                f"{' and '.join(unsupported)} apply to point clouds only; voxel grids are compared by IoU "
-                "(convert them with `gen3d export` or score them against a point reference)"
+        _check_same_units(gens[0].denormalized, train.denormalized, "training set")
+    _check_frames(gens[0], ref)
+    groups = (lambda g: g.groups) if ref.groups is not None else (lambda g: None)
+    common = {"n_boot": args.bootstrap, "level": args.ci, "seed": args.seed, "unequal": args.unequal}
+    results, mats, ref_cache = [], None, {}
+    for g in gens:
+        if g.kind == "voxels" and ref.kind == "voxels":
+            unsupported = [
+                o
+                for o, on in (("--normalize", opts["normalize"] != "none"), ("--train", train is not None))
+                if on
+            ]
+            if unsupported:
+                raise UserInputError(
+                    f"{' and '.join(unsupported)} apply to point clouds only; voxel grids are compared by "
+                    "IoU (convert them with `gen3d export` or score them against a point reference)"
+                )
+            res = evaluate_voxel_sets(
+                g.data,
+                ref.data,
+                threshold=args.voxel_threshold,
+                keep_matrices=bool(args.plot),
+                gen_groups=groups(g),
+                ref_groups=ref.groups,
+                **common,
             )
-        result = evaluate_voxel_sets(gen, ref, threshold=args.voxel_threshold, keep_matrices=bool(args.plot))
-    else:
-        # grids against points: turn grids into surface points so the point metrics apply
-        rng = np.random.default_rng(0)
-        n = (ref if kind_r == "points" else gen).shape[1] if "points" in (kind_g, kind_r) else 2048
-        if kind_g == "voxels":
-            gen = voxels_to_surface_points(gen, n, rng, threshold=args.voxel_threshold)
-        if kind_r == "voxels":
-            ref = voxels_to_surface_points(ref, n, rng, threshold=args.voxel_threshold)
-        result = evaluate_point_sets(
-            gen,
-            ref,
-            metrics=metrics,
-            normalize=args.normalize,
-            emd_tol=args.emd_tol,
-            train=train,
-            jsd=not args.no_jsd,
-            keep_matrices=bool(args.plot),
-        )
-        result["converted_from_voxels"] = [k for k, v in (("gen", kind_g), ("ref", kind_r)) if v == "voxels"]
-    result["inputs"] = {
-        "samples": str(args.samples),
+        else:
+            # grids against points: turn grids into surface points (in the grids' frame) so the point
+            # metrics apply
+            rng = np.random.default_rng(args.seed)
+            n = (
+                ref.data.shape[1]
+                if ref.kind == "points"
+                else (g.data.shape[1] if g.kind == "points" else 2048)
+            )
+            res = evaluate_point_sets(
+                _as_points(g, n, rng, args.voxel_threshold),
+                _as_points(ref, n, rng, args.voxel_threshold),
+                metrics=metrics,
+                normalize=opts["normalize"],
+                emd_tol=args.emd_tol,
+                train=None if train is None else train.data,
+                jsd=not args.no_jsd,
+                jsd_mode=opts["jsd_mode"],
+                keep_matrices=bool(args.plot) and mats is None,
+                gen_groups=groups(g),
+                ref_groups=ref.groups,
+                ref_cache=ref_cache if ref.kind == "points" else None,
+                **common,
+            )
+            res["converted_from_voxels"] = [k for k, s in (("gen", g), ("ref", ref)) if s.kind == "voxels"]
+        if g.kind == "voxels":
+            from gen3d.metrics.frames import grid_frame_record
+
+            res["grid_frame"] = grid_frame_record(g.meta, g.data.shape[-1])
+        mats = res.pop("_matrices", None) if mats is None else mats
+        res.pop("_matrices", None)
+        res["protocol"] = protocol
+        results.append(res)
+    inputs = {
+        "samples": [str(p) for p in args.samples],
         "reference": str(args.reference),
-        "split": args.split if Path(args.reference).is_dir() else None,
+        "split": opts["split"] if Path(args.reference).is_dir() else None,
         "train": args.train,
-        "reference_cache": ref_cache,  # includes the cache's normalisation record
+        "reference_cache": ref.info if Path(args.reference).is_dir() else None,  # with its normalisation
+        "reference_file": None if Path(args.reference).is_dir() else ref.info,
+        "max_shapes": args.max_shapes,
+        "units": units_note or units,
     }
-    mats = result.pop("_matrices", None)
-    print(_table(result))
+    options = {**opts, "unequal": args.unequal, "bootstrap": args.bootstrap, "ci": args.ci, "seed": args.seed}
+    if len(results) == 1:
+        result = {**results[0], "inputs": inputs, "options": options}
+        print(format_result(result))
+    else:
+        summary = across_files(results)
+        result = {
+            "kind": results[0]["kind"],
+            "protocol": protocol,
+            "inputs": inputs,
+            "options": options,
+            "per_file": results,
+            "across_files": summary,
+        }
+        print(format_across_files(results, [str(p) for p in args.samples], summary))
+    if units_note:
+        print(f"units: {units_note}")
+    if gens[0].groups is not None and ref.groups is None:
+        print("no per-category results: the samples carry class labels but the reference does not")
     if args.out:
         atomic_write_text(args.out, json.dumps(result, indent=2))
         print(f"wrote {args.out}")
     if args.plot and mats:
-        _plot(args.plot, result, mats)
+        _plot(args.plot, results[0], mats)
         print(f"wrote {args.plot}")
     return 0

@@ -6,9 +6,14 @@ Notation: ``Sg`` generated set (G shapes), ``Sr`` reference set (R shapes), ``d`
 * ``MMD = mean_{Y in Sr} min_{X in Sg} d(X, Y)``
 * ``COV = |{argmin_{Y in Sr} d(X, Y) : X in Sg}| / |Sr|`` (ties: the lowest reference index)
 * ``1-NNA``: leave-one-out 1-nearest-neighbour accuracy of the classifier "generated vs reference" on
-  ``Sg u Sr``; 50% is ideal, 100% means the sets are perfectly separable, and a set scored against a copy of
-  itself gives 0% (every shape's nearest neighbour is its copy). Ties between the nearest same-set and the
-  nearest other-set distance count as half correct, the expected accuracy under random tie-breaking.
+  ``Sg u Sr``; 100% means the sets are perfectly separable, and a set scored against a copy of itself gives
+  0% (every shape's nearest neighbour is its copy). Ties between the nearest same-set and the nearest
+  other-set distance count as half correct, the expected accuracy under random tie-breaking.
+  **Chance level** (both sets drawn from one distribution): a shape's leave-one-out neighbour is any of the
+  other ``G + R - 1`` shapes with equal probability, so the expected accuracy is
+  ``(G (G - 1) + R (R - 1)) / ((G + R) (G + R - 1))``: ``(n - 1) / (2n - 1)`` for ``G = R = n`` (49.7% for
+  100 vs 100, 46.7% for 8 vs 8), and above 50% for unequal sizes (1-NNA of 100 vs 400 shapes is 68% at
+  chance). "50% is ideal" holds for large, equal sets only; :func:`one_nna` returns the chance level.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import numpy as np
 
 from gen3d.errors import UserInputError
 
-__all__ = ["coverage", "mmd", "mmd_cov", "one_nna"]
+__all__ = ["coverage", "mmd", "mmd_cov", "one_nna", "one_nna_chance"]
 
 
 def _check_matrix(d, name: str) -> np.ndarray:
@@ -46,10 +51,18 @@ def mmd_cov(d_gr) -> tuple[float, float]:
     return mmd(d_gr), coverage(d_gr)
 
 
+def one_nna_chance(g: int, r: int) -> float:
+    """Expected 1-NNA of ``g`` vs ``r`` shapes drawn from one distribution (module docstring)."""
+    if g < 1 or r < 1 or g + r < 3:
+        raise UserInputError(f"1-NNA needs at least one shape in each set and three in all, got {g}, {r}")
+    return (g * (g - 1) + r * (r - 1)) / ((g + r) * (g + r - 1))
+
+
 def one_nna(d_gg, d_rr, d_gr) -> dict:
     """Leave-one-out 1-NN accuracy on Sg u Sr from ``d_gg`` (G, G), ``d_rr`` (R, R), ``d_gr`` (G, R).
 
-    Returns ``{"acc", "acc_gen", "acc_ref"}`` in [0, 1]: overall and per-set accuracy.
+    Returns ``{"acc", "acc_gen", "acc_ref", "chance"}`` in [0, 1]: overall and per-set accuracy, and the
+    expected accuracy for two sets of these sizes from one distribution (:func:`one_nna_chance`).
     """
     d_gg = _check_matrix(d_gg, "d_gg")
     d_rr = _check_matrix(d_rr, "d_rr")
@@ -75,4 +88,5 @@ def one_nna(d_gg, d_rr, d_gr) -> dict:
         "acc": float((a_g.sum() + a_r.sum()) / (g + r)),
         "acc_gen": float(a_g.mean()),
         "acc_ref": float(a_r.mean()),
+        "chance": one_nna_chance(g, r),
     }
