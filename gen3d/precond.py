@@ -61,6 +61,9 @@ class Precond(nn.Module):
         """``(c_skip, c_out, c_in, c_noise)`` at ``sigma`` (B,), each (B,)."""
         return self.process.preconditioning(sigma)
 
+    def extra_repr(self) -> str:
+        return f"process={self.process!r}"
+
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, cond=None) -> torch.Tensor:
         if x.ndim < 2:
             raise ValueError(f"x must have shape (B, ...), got {tuple(x.shape)}")
@@ -84,6 +87,9 @@ class EDMCoefficients:
 
     def preconditioning(self, sigma: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return edm_coefficients(sigma, self.sigma_data)
+
+    def __repr__(self) -> str:
+        return f"EDMCoefficients(sigma_data={self.sigma_data!r})"
 
 
 class EDMPrecond(Precond):
