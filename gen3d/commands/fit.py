@@ -24,19 +24,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resume",
         default=None,
         metavar="CKPT|auto",
-        help="resume from a checkpoint; 'auto' uses <run dir>/checkpoints/last.ckpt if present",
+        help="resume from a checkpoint; 'auto' picks the run's readable checkpoint with the highest step "
+        "(last.ckpt, step*.ckpt, pre-emption and SLURM requeue checkpoints) or starts afresh if it has none",
+    )
+    parser.add_argument(
+        "--allow-config-change",
+        dest="allow_config_change",
+        action="append",
+        default=[],
+        metavar="GROUP.KEY",
+        help="on resume, accept this difference from the checkpoint's config (repeatable; a group name "
+        "accepts the whole group). Stopping, logging, checkpoint and gallery settings may always change",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
 
 
+def _resume_path(resume: str | None, run_dir, note) -> str | None:
+    """The checkpoint ``--resume`` names (``auto``: the run's newest readable one), or None."""
+    from pathlib import Path
+
+    from gen3d.errors import UserInputError
+    from gen3d.training.latest_checkpoint import newest_checkpoint
+
+    if resume == "auto":
+        found = newest_checkpoint(run_dir, note=note)
+        if found is None:
+            note(f"gen3d fit: --resume auto: no checkpoint in {run_dir}, starting a new run")
+        return None if found is None else str(found)
+    if resume:
+        if not Path(resume).is_file():
+            raise UserInputError(f"--resume: no checkpoint at {resume}")
+        return resume
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import os
-    from pathlib import Path
 
     from gen3d.config import load_config
-    from gen3d.errors import UserInputError
 
     config = load_config(args.config, args.overrides)
     if args.print_config:
@@ -45,31 +72,60 @@ def run(args: argparse.Namespace) -> int:
 
     import lightning as L
     import torch
+    from lightning.pytorch.plugins.environments import SLURMEnvironment
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+    from gen3d.training.checkpoint import remove_stale_temp_files
     from gen3d.training.components import build_datamodule, build_module, build_trainer, run_dir_of
+    from gen3d.training.preemption import Preempted
+    from gen3d.training.resume_check import check_resumable
 
     threads = args.threads or config["experiment"].get("threads") or os.cpu_count() or 1
     torch.set_num_threads(int(threads))
     L.seed_everything(int(config["experiment"]["seed"]), workers=True, verbose=False)
-    ckpt_path = None
-    if args.resume == "auto":
-        last = run_dir_of(config) / "checkpoints" / "last.ckpt"
-        ckpt_path = str(last) if last.is_file() else None
-    elif args.resume:
-        if not Path(args.resume).is_file():
-            raise UserInputError(f"--resume: no checkpoint at {args.resume}")
-        ckpt_path = args.resume
-    if os.environ.get("LOCAL_RANK", "0") == "0":  # not a DDP worker started by Lightning's launcher
-        from gen3d.training.checkpoint import remove_stale_temp_files
+    run_dir = run_dir_of(config)
+    first_process = os.environ.get("LOCAL_RANK", "0") == "0"  # not a DDP worker started by Lightning
 
-        removed = remove_stale_temp_files(run_dir_of(config) / "checkpoints")
+    def note(line: str) -> None:
+        if first_process:
+            print(line)
+
+    if first_process:
+        removed = remove_stale_temp_files(run_dir / "checkpoints") + remove_stale_temp_files(run_dir)
         if removed:
-            print(f"gen3d fit: removed {removed} partial checkpoint file(s) left by an interrupted run")
+            note(f"gen3d fit: removed {removed} partial checkpoint file(s) left by an interrupted run")
+    resume = args.resume
+    if resume is None and SLURMEnvironment.detect() and any(run_dir.glob("hpc_ckpt_*.ckpt")):
+        # a requeued SLURM job: Lightning would resume from its newest hpc_ckpt on its own; take the newest
+        # checkpoint of any kind instead (the pre-emption last.ckpt is at the same or a later step)
+        note(f"gen3d fit: SLURM requeue checkpoints in {run_dir}: resuming as with --resume auto")
+        resume = "auto"
+    ckpt_path = _resume_path(resume, run_dir, note)
     dm = build_datamodule(config)
     module, config = build_module(config, dm)
+    if ckpt_path:
+        step = check_resumable(ckpt_path, config, module, args.allow_config_change)
+        note(f"gen3d fit: resuming from {ckpt_path} (step {step})")
     trainer = build_trainer(config)
-    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
-    last = run_dir_of(config) / "checkpoints" / "last.ckpt"
+    last = run_dir / "checkpoints" / "last.ckpt"
+    try:
+        trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    except Preempted as e:
+        if trainer.is_global_zero:
+            slurm = SLURMEnvironment.detect() and e.signal_name == "SIGUSR1"
+            requeued = " (Lightning asked SLURM to requeue the job)" if slurm else ""
+            print(
+                f"gen3d fit: stopped by {e.signal_name} at step {e.step}{requeued}; checkpoint {e.path}; "
+                "continue with the same command and --resume auto"
+            )
+        return int(e.code)
+    except SIGTERMException:  # Lightning's own: a SIGTERM before training started (e.g. during setup)
+        if trainer.is_global_zero:
+            print(
+                f"gen3d fit: stopped by SIGTERM at step {trainer.global_step} before a checkpoint could be "
+                f"written; last checkpoint: {last if last.is_file() else 'none yet'}"
+            )
+        return 143
     if trainer.interrupted:  # Lightning stops gracefully on Ctrl-C
         if trainer.is_global_zero:
             print(

@@ -135,11 +135,17 @@ def build_trainer(config: dict, callbacks: list | None = None, **overrides):
 
     from gen3d.training.checkpoint import AtomicCheckpointIO
     from gen3d.training.gallery import SampleGallery
+    from gen3d.training.preemption import PreemptionCheckpoint, cluster_plugins
     from gen3d.training.resume import SkipConsumedBatches
 
     t = config["trainer"]
     run_dir = run_dir_of(config)
-    cbs = [SkipConsumedBatches(), *(callbacks or [])]
+    # first of the batch-end hooks: on SIGTERM / SIGUSR1 save before the gallery or anything slow runs
+    cbs = [
+        SkipConsumedBatches(),
+        PreemptionCheckpoint(run_dir / "checkpoints" / "last.ckpt"),
+        *(callbacks or []),
+    ]
     if t["checkpoint_every_n_steps"] > 0:
         cbs.append(
             ModelCheckpoint(
@@ -195,7 +201,7 @@ def build_trainer(config: dict, callbacks: list | None = None, **overrides):
         limit_val_batches=t["limit_val_batches"],
         logger=CSVLogger(os.fspath(run_dir), name="logs", version=""),
         callbacks=cbs,
-        plugins=[AtomicCheckpointIO()],
+        plugins=[AtomicCheckpointIO(), *cluster_plugins()],  # SLURM: Lightning's auto-requeue on SIGUSR1
         default_root_dir=os.fspath(run_dir),
         enable_checkpointing=any(isinstance(c, ModelCheckpoint) for c in cbs),
     )
