@@ -307,3 +307,38 @@ def test_shapenet_shipped_binvox_source(tmp_path):
         assert p[:, :, 1].min() >= -0.5 + 2 / 16 - 1e-6 and p[:, :, 1].max() <= -0.5 + 6 / 16 + 1e-6
     with pytest.raises(UserInputError, match="does not take binvox"):
         _prep(root, tmp_path / "c2", "modelnet", binvox="solid")
+
+
+def test_modelnet_layout_of_point_files_through_the_cli(tmp_path):
+    # ModelNet as binary PCD point clouds in original units (the form of ModelNet10-pcd): the points are read,
+    # not re-sampled from a mesh, and each is mapped to the unit sphere by its own centre and radius
+    from gen3d.cli import main
+    from gen3d.datasets.pointfiles import write_pcd
+
+    rng = np.random.default_rng(0)
+    raw = {}
+    for cls in ("sofa", "table"):
+        for split, ks in (("train", range(3)), ("test", range(3, 5))):  # ModelNet numbers across splits
+            d = tmp_path / "mn" / cls / split
+            d.mkdir(parents=True)
+            for i in ks:
+                pts = rng.normal(size=(64, 3)) * rng.uniform(5, 50) + rng.uniform(-100, 100, 3)
+                pts = pts.astype(np.float32)
+                write_pcd(d / f"{cls}_{i + 1:04d}.pcd", pts, binary=True)
+                raw[f"{cls}/{cls}_{i + 1:04d}"] = pts.astype(np.float64)
+    out = tmp_path / "c"
+    args = ["prepare", "modelnet", str(tmp_path / "mn"), "--out", str(out), "--points", "64"]
+    assert main(args + ["--normalize", "unit_sphere", "--categories", "sofa,table"]) == 0
+    c = ShapeCache(out)
+    assert c.splits == ["train", "test"] and len(c) == 10 and c.class_names == ["sofa", "table"]
+    pts, labels, ids = c.load_points("test")
+    assert len(ids) == 4
+    for p, k in zip(pts, ids):
+        src = raw[k]
+        # the same cloud (in some order) up to a per-shape similarity: the sorted distances to the centroid
+        # scale by one factor
+        d_src = np.sort(np.linalg.norm(src - src.mean(0), axis=1))
+        q = p.astype(np.float64)
+        d_out = np.sort(np.linalg.norm(q - q.mean(0), axis=1))
+        np.testing.assert_allclose(d_out, d_src * (d_out[-1] / d_src[-1]), rtol=1e-4, atol=1e-6)
+        assert np.linalg.norm(p, axis=1).max() == pytest.approx(1.0, abs=1e-5)
