@@ -94,6 +94,8 @@ class PreemptionCheckpoint(L.Callback):
             stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
         if not stop or trainer.global_step == self._step_at_batch_start:
             return  # no signal, or in the middle of a gradient-accumulation window
+        if 0 < trainer.max_steps <= trainer.global_step:
+            return  # the run's last step: it ends normally and writes its final checkpoint
         signum = self.signum if self.signum is not None else signal.SIGTERM
         trainer.save_checkpoint(self.path)
         raise Preempted(signum, trainer.global_step, self.path)

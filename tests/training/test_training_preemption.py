@@ -134,3 +134,10 @@ def test_no_slurm_no_cluster_plugin(monkeypatch):
     for key in [k for k in os.environ if k.startswith("SLURM_")]:
         monkeypatch.delenv(key)
     assert cluster_plugins() == []
+
+
+def test_signal_in_the_last_step_lets_the_run_finish(tmp_path):
+    path = tmp_path / "last.ckpt"
+    t = trainer(tmp_path, 4, callbacks=[PreemptionCheckpoint(path), SignalAt(3, signal.SIGTERM)])
+    t.fit(make_module(), datamodule=InMemoryDataModule(batch_size=8))  # no Preempted: training is complete
+    assert t.global_step == 4 and not path.exists()

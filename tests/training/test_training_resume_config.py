@@ -11,6 +11,15 @@ from gen3d.training.checkpoint import read_checkpoint
 from .test_training_cli import fit_args
 
 QUIET = ("trainer.sample_every_n_steps=0",)
+SLURM_ENV = {
+    "SLURM_NTASKS": "1",
+    "SLURM_JOB_NAME": "train",
+    "SLURM_JOB_ID": "7",
+    "SLURM_NODELIST": "node1",
+    "SLURM_PROCID": "0",
+    "SLURM_LOCALID": "0",
+    "SLURM_NODEID": "0",
+}
 
 
 @pytest.fixture(scope="module")
@@ -68,4 +77,20 @@ def test_resume_auto_takes_highest_stored_step_and_skips_corrupt(
     skipped = [line for line in out.splitlines() if "skipping" in line]
     assert len(skipped) == 1 and str(corrupt) in skipped[0], out
     assert f"gen3d fit: resuming from {ck / 'step0000004.ckpt'} (step 4)" in out
+    assert read_checkpoint(ck / "last.ckpt")["global_step"] == 5
+
+
+def test_requeued_slurm_job_resumes_from_the_newest_checkpoint(
+    run_at_2_and_4, tiny_cache, tmp_path, monkeypatch, capsys
+):
+    """Without --resume, a SLURM job with requeue checkpoints resumes (as Lightning would), but from the
+    newest checkpoint of any kind, not Lightning's hpc_ckpt (written mid-step, here older)."""
+    ck = copy_run(run_at_2_and_4, tmp_path)
+    shutil.copy(run_at_2_and_4 / "step2.ckpt", tmp_path / "t" / "hpc_ckpt_1.ckpt")
+    for key, value in SLURM_ENV.items():
+        monkeypatch.setenv(key, value)
+    assert main(fit_args(tiny_cache, tmp_path, "trainer.max_steps=5", *QUIET)) == 0
+    out = capsys.readouterr().out
+    assert "resuming as with --resume auto" in out
+    assert f"gen3d fit: resuming from {ck / 'last.ckpt'} (step 4)" in out
     assert read_checkpoint(ck / "last.ckpt")["global_step"] == 5
