@@ -30,8 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-steps", type=int, default=None, help="training steps (default: the config's)")
     parser.add_argument("--gallery-per-class", type=int, default=4, help="shapes per category in the gallery")
-    parser.add_argument("--sampler", default=None, help="sampler (default: the config's)")
-    parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the config's)")
+    parser.add_argument(
+        "--sampler", default=None, help="sampler for the sample step (default: the config's sampler.name)"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help="sampling steps, >= 1 (default: the config's sampler.steps)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="first sampling seed")
     parser.add_argument(
         "--set",
@@ -39,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="GROUP.KEY=VALUE",
-        help="extra training-config override (repeatable)",
+        help="extra training-config override (repeatable); sampler.* overrides (e.g. sampler.S_churn=40) "
+        "also go to every `gen3d sample` step",
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes for data preparation")
     parser.add_argument("--no-render", action="store_true", help="skip the picture (no rendering backend)")
@@ -75,6 +80,48 @@ def _concat(parts, meta: dict, take: int | None = None):
     )
 
 
+def _sampler_sets(overrides: list[str]) -> list[str]:
+    """The ``sampler.*`` overrides among the training-config ones: passed on to every ``gen3d sample``."""
+    return [o for o in overrides if o.partition("=")[0].strip().startswith("sampler.")]
+
+
+def _sample_argv(args: argparse.Namespace, ckpt, n: int, seed: int, path, cls: str | None) -> list[str]:
+    """``gen3d sample`` of ``n`` shapes from seed ``seed`` (class ``cls``) with the demo's sampler settings:
+    ``--sampler``/``--steps`` and the ``--set sampler.*`` overrides."""
+    argv = [
+        "sample",
+        "--ckpt",
+        str(ckpt),
+        "--n",
+        str(n),
+        "--seed",
+        str(seed),
+        "--out",
+        str(path),
+        "--no-progress",
+    ]
+    if cls is not None:
+        argv += ["--class", cls]
+    if args.sampler:
+        argv += ["--sampler", args.sampler]
+    if args.steps is not None:
+        argv += ["--steps", str(args.steps)]
+    for o in _sampler_sets(args.overrides):
+        argv += ["--set", o]
+    return argv
+
+
+def _check_sampling(args: argparse.Namespace, config: dict) -> None:
+    """Refuse, before any work, sampler settings the sample step would refuse (as ``gen3d sample`` does)."""
+    from gen3d.commands.sample import resolve_sampler_group
+    from gen3d.errors import UserInputError
+
+    if args.steps is not None and args.steps < 1:
+        raise UserInputError(f"--steps must be >= 1, got {args.steps}")
+    ns = argparse.Namespace(overrides=_sampler_sets(args.overrides), sampler=args.sampler, steps=args.steps)
+    resolve_sampler_group(config["sampler"], ns)
+
+
 def run(args: argparse.Namespace) -> int:
     from gen3d.config import load_config
     from gen3d.datasets.cache import ShapeCache
@@ -85,6 +132,11 @@ def run(args: argparse.Namespace) -> int:
     synth_dir, cache_dir, samples_dir = out / "data" / "synth", out / "data" / "cache", out / "samples"
     t_all = time.perf_counter()
     timings: dict[str, float] = {}
+    overrides = [f"data.cache_dir={cache_dir}", f"experiment.run_dir={out / 'runs'}", *args.overrides]
+    if args.max_steps is not None:
+        overrides.append(f"trainer.max_steps={args.max_steps}")
+    config = load_config(args.config, overrides)  # a bad config or sampler setting fails before any work
+    _check_sampling(args, config)
 
     # 1. data: the synthetic collection (deterministic: skipped when the same parameters already wrote it)
     t = _step("synthetic collection")
@@ -126,14 +178,10 @@ def run(args: argparse.Namespace) -> int:
 
     # 3. training (resumes from last.ckpt; finished runs return at once)
     t = _step("train")
-    overrides = [f"data.cache_dir={cache_dir}", f"experiment.run_dir={out / 'runs'}", *args.overrides]
-    if args.max_steps is not None:
-        overrides.append(f"trainer.max_steps={args.max_steps}")
     argv = ["fit", "--config", args.config, "--resume", "auto"]
     for o in overrides:
         argv += ["--set", o]
     _call(argv)
-    config = load_config(args.config, overrides)
     ckpt = run_dir_of(config) / "checkpoints" / "last.ckpt"
     timings["train"] = time.perf_counter() - t
 
@@ -150,25 +198,8 @@ def run(args: argparse.Namespace) -> int:
         label = cache.class_names.index(name)
         n = max(args.gallery_per_class, int((ref_labels == label).sum()))
         path = samples_dir / f"{name}.npz"
-        argv = [
-            "sample",
-            "--ckpt",
-            str(ckpt),
-            "--n",
-            str(n),
-            "--seed",
-            str(seed),
-            "--out",
-            str(path),
-            "--no-progress",
-        ]
-        if config["experiment"].get("class_cond"):
-            argv += ["--class", name]
-        if args.sampler:
-            argv += ["--sampler", args.sampler]
-        if args.steps:
-            argv += ["--steps", str(args.steps)]
-        _call(argv)
+        cls = name if config["experiment"].get("class_cond") else None
+        _call(_sample_argv(args, ckpt, n, seed, path, cls))
         files.append(path)
         seed += n
     parts = [load_samples(p) for p in files]

@@ -77,7 +77,7 @@ def _write_ply(path, points) -> None:
         tmp.write_bytes(header.encode("ascii") + np.ascontiguousarray(points, dtype="<f4").tobytes())
 
 
-def _sampler_group(stored: dict, args: argparse.Namespace) -> tuple[dict, list[str]]:
+def resolve_sampler_group(stored: dict, args: argparse.Namespace) -> tuple[dict, list[str]]:
     """The sampler group to sample with: the checkpoint's ``stored`` group, ``--set sampler.*`` overrides and
     the ``--sampler``/``--steps`` shortcuts over it, checked as at config load. When the sampler name
     changes, the stored options (which belong to the stored sampler) are dropped; returns ``(group,
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--steps must be >= 1, got {args.steps}")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     denoiser, config, process = load_denoiser(args.ckpt, ema=not args.raw_ema, map_location=device)
-    group, dropped = _sampler_group(config["sampler"], args)
+    group, dropped = resolve_sampler_group(config["sampler"], args)
     if dropped:
         print(
             f"gen3d sample: sampler {group['name']!r} replaces {config['sampler']['name']!r}: dropped its "

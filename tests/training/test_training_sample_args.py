@@ -1,0 +1,164 @@
+"""gen3d sample checks its argument combinations before sampling, reports an honest NFE when batches differ
+(the adaptive solver), and refuses a trajectory it cannot align; gen3d render names the right flag."""
+
+import numpy as np
+import pytest
+import torch
+
+import gen3d.generate
+from gen3d.cli import main
+from gen3d.generate import TrajectoryRecorder, generate
+from gen3d.precond import EDMPrecond
+from gen3d.processes import get_process
+from gen3d.sample_file import SampleFile, load_samples, save_samples
+
+from .standins import TinyBackbone
+from .test_training_cli import fit_args
+
+
+@pytest.fixture(scope="module")
+def points_ckpt(tiny_cache, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs")
+    extra = ["trainer.max_steps=1", "trainer.sample_every_n_steps=0", "trainer.checkpoint_every_n_steps=1"]
+    assert main(fit_args(tiny_cache, run_dir, *extra)) == 0
+    return run_dir / "t" / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="module")
+def voxels_ckpt(tiny_cache, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs")
+    sets = [
+        f"data.cache_dir={tiny_cache}",
+        "data.resolution=8",
+        "data.batch_size=4",
+        f"experiment.run_dir={run_dir}",
+        "experiment.name=v",
+        "trainer.max_steps=1",
+        "trainer.checkpoint_every_n_steps=1",
+        "trainer.sample_every_n_steps=0",
+        "trainer.enable_progress_bar=false",
+        "trainer.accelerator=cpu",
+    ]
+    argv = ["fit", "--config", "demo_voxels", "--threads", "1"] + [a for s in sets for a in ("--set", s)]
+    assert main(argv) == 0
+    return run_dir / "v" / "checkpoints" / "last.ckpt"
+
+
+def run_sample(ckpt, out, *extra):
+    argv = ["sample", "--ckpt", str(ckpt), "--out", str(out), "--no-progress", "--device", "cpu"]
+    return main(argv + ["--class", "chair", "--steps", "2", *extra])
+
+
+@pytest.fixture
+def no_sampling(monkeypatch):
+    def refuse(*a, **k):
+        raise AssertionError("sampling started")
+
+    monkeypatch.setattr(gen3d.generate, "generate", refuse)
+
+
+def _ckpt_without_cache_dir(ckpt, tmp_path):
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    state["gen3d"]["config"]["data"]["cache_dir"] = None
+    torch.save(state, tmp_path / "nocache.ckpt")
+    return tmp_path / "nocache.ckpt"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--record-trajectory", "1", "--sampler", "adaptive", "--n", "3", "--batch-size", "2"], "one batch"),
+        (["--record-trajectory", "-1"], "--record-trajectory K must be >= 0"),
+        (["--steps", "0"], "--steps must be >= 1"),
+        (["--guidance", "nan"], "--guidance must be a finite number"),
+        (["--denormalize"], "de-normalise"),  # per-shape (bbox) cache: needs model ids
+        (["--n", "0"], "--n and --batch-size must be >= 1"),
+    ],
+)
+def test_points_argument_errors_before_sampling(points_ckpt, tmp_path, no_sampling, capsys, extra, message):
+    assert run_sample(points_ckpt, tmp_path / "x.npz", *extra) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_out_must_be_npz(points_ckpt, tmp_path, no_sampling, capsys):
+    assert run_sample(points_ckpt, tmp_path / "x.npy") == 2
+    assert "--out must be an .npz file" in capsys.readouterr().err
+
+
+def test_denormalize_without_cache_before_sampling(points_ckpt, tmp_path, no_sampling, capsys):
+    ckpt = _ckpt_without_cache_dir(points_ckpt, tmp_path)
+    assert run_sample(ckpt, tmp_path / "x.npz", "--denormalize") == 2
+    assert "--denormalize needs data.cache_dir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--ply-dir", "plys"], "--ply-dir applies to point clouds only"),
+        (["--denormalize"], "point clouds only"),
+    ],
+)
+def test_voxel_argument_errors_before_sampling(voxels_ckpt, tmp_path, no_sampling, capsys, extra, message):
+    assert run_sample(voxels_ckpt, tmp_path / "x.npz", *extra) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists() and not (tmp_path / "plys").exists()
+
+
+def test_voxels_sample(voxels_ckpt, tmp_path):
+    assert run_sample(voxels_ckpt, tmp_path / "v.npz", "--n", "2") == 0
+    v = load_samples(tmp_path / "v.npz")
+    assert v.voxels.shape == (2, 1, 8, 8, 8) and set(np.unique(v.voxels)) <= {0.0, 1.0}
+
+
+def test_adaptive_nfe_over_batches_is_the_mean_per_shape(points_ckpt, tmp_path, capsys):
+    """Before: the last batch's NFE was reported as the run's. Reference: each seed sampled alone (with
+    batches of one, a batch's NFE is its seed's)."""
+    ada = ["--sampler", "adaptive", "--set", "sampler.rtol=1.0e-2", "--set", "sampler.atol=1.0e-2"]
+    alone = []
+    for seed in range(6):
+        assert run_sample(points_ckpt, tmp_path / f"{seed}.npz", "--n", "1", "--seed", str(seed), *ada) == 0
+        alone.append(load_samples(tmp_path / f"{seed}.npz").meta["nfe"])
+    pairs = [s for s in range(5) if alone[s] != alone[s + 1]]
+    assert pairs, f"the adaptive solver took the same steps for every seed: {alone}"
+    s = pairs[0]
+    assert (
+        run_sample(points_ckpt, tmp_path / "two.npz", "--n", "2", "--seed", str(s), "--batch-size", "1", *ada)
+        == 0
+    )
+    meta = load_samples(tmp_path / "two.npz").meta
+    assert meta["nfe_per_batch"] == alone[s : s + 2] and meta["batch_sizes"] == [1, 1]
+    assert meta["nfe"] == pytest.approx((alone[s] + alone[s + 1]) / 2) and meta["nfe_total"] == sum(
+        alone[s : s + 2]
+    )
+    assert "per batch" in capsys.readouterr().out
+
+
+def test_adaptive_trajectory_in_one_batch(points_ckpt, tmp_path):
+    ada = ["--sampler", "adaptive", "--set", "sampler.rtol=1.0e-2", "--set", "sampler.atol=1.0e-2"]
+    assert run_sample(points_ckpt, tmp_path / "t.npz", "--n", "3", "--record-trajectory", "1", *ada) == 0
+    s = load_samples(tmp_path / "t.npz")
+    assert s.trajectory.shape[1:] == (3, 32, 3) and s.traj_sigmas[-1] == 0
+    np.testing.assert_array_equal(s.trajectory[-1], s.points)
+
+
+def test_recorder_refuses_to_align_adaptive_batches():
+    """The crash reproduced at the library level: per-batch step counts cannot be stacked into one
+    trajectory; the recorder says why (before: numpy's 'all input arrays must have the same shape')."""
+    torch.manual_seed(0)
+    den = EDMPrecond(TinyBackbone(), 0.5).eval()
+    rec = TrajectoryRecorder(3, every=1)
+    res = generate(
+        den, get_process("edm"), (8, 3), [0, 1, 2], sampler="adaptive", batch_size=2, callback=rec, rtol=1e-4
+    )
+    with pytest.raises(
+        ValueError, match="cannot be aligned: record a trajectory with all shapes in one batch"
+    ):
+        rec.arrays()
+    assert len(set(res.nfe_per_batch)) == 2  # the batches took different numbers of steps
+
+
+def test_render_trajectory_message_names_the_sample_flag(tmp_path, capsys):
+    path = save_samples(tmp_path / "s.npz", SampleFile(points=np.zeros((1, 4, 3), dtype=np.float32)))
+    assert main(["render", str(path), "--out", str(tmp_path / "t.gif"), "--mode", "trajectory"]) == 2
+    assert "sample with --record-trajectory K" in capsys.readouterr().err
