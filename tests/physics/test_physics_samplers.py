@@ -160,6 +160,40 @@ def test_bad_arguments_raise(den):
         sample("adaptive", den, 80 * torch.randn(2, 5, 3), sig, rtol=1e-9, atol=1e-9, max_iters=3)
 
 
+def test_options_are_checked_against_the_signature_not_by_error_text(den):
+    """A TypeError from inside sampling (here the denoiser's) is not mistaken for a bad option, and a bad
+    option is refused before the first denoiser call with the sampler's options listed."""
+    sig = get_schedule("karras", 4)
+
+    def broken(x, s, c=None):
+        raise TypeError("forward() got an unexpected keyword argument 'mask'")
+
+    with pytest.raises(TypeError, match="unexpected keyword argument 'mask'"):
+        sample("heun", broken, torch.randn(2, 5, 3), sig)
+    with pytest.raises(
+        ValueError,
+        match=r"bad option 'S_chrun' for sampler 'edm_stochastic': its options are "
+        r"S_churn, S_min, S_max, S_noise",
+    ):
+        sample("edm_stochastic", broken, torch.randn(2, 5, 3), sig, S_chrun=1.0)
+    with pytest.raises(ValueError, match=r"'rtol' is an option of adaptive"):
+        sample("heun", broken, torch.randn(2, 5, 3), sig, rtol=1e-3)
+
+
+def test_sampler_options_come_from_the_signatures():
+    from gen3d.samplers import effective_options, sampler_options
+
+    assert list(sampler_options("edm_stochastic")) == ["S_churn", "S_min", "S_max", "S_noise"]
+    assert list(sampler_options("adaptive")) == ["rtol", "atol", "h_init", "max_iters"]
+    assert all(sampler_options(n) == {} for n in ("euler", "heun", "euler_maruyama", "dpmpp_2m"))
+    assert effective_options("edm_stochastic", {"S_churn": 40}) == {
+        "S_churn": 40.0,
+        "S_min": 0.0,
+        "S_max": math.inf,
+        "S_noise": 1.0,
+    }
+
+
 def test_schedule_not_ending_at_zero_stops_there(den):
     x_T = 80.0 * torch.randn(3, 5, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     sig = torch.tensor([80.0, 10.0, 1.0])
