@@ -39,6 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smooth", type=int, default=0, help="Taubin smoothing iterations (voxels)")
     parser.add_argument("--largest-component", action="store_true", help="keep only the largest component")
     parser.add_argument("--indices", default=None, help="comma-separated shape indices (default: all)")
+    parser.add_argument(
+        "--frame",
+        default="grid",
+        choices=["grid", "points"],
+        help="grids: mesh in the grids' own frame (default; recorded in report.json) or in the frame of "
+        "the model's cache points (only where that map is the same for every shape)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,7 +82,20 @@ def run(args: argparse.Namespace) -> int:
         largest_component=args.largest_component,
         indices=indices,
         progress=show,
+        frame=args.frame,
     )
     failed = sum(r.error is not None for r in results)
+    import json
+    from pathlib import Path
+
+    rec = json.loads((Path(args.out) / "report.json").read_text()).get("grid_frame")
+    if rec:
+        line = f"grid frame: {rec['source']}"
+        if "points_frame" in rec and rec["frame"] == "grid" and rec.get("points_scale") != 1.0:
+            line += (
+                f"; the cache's points are in another frame ('{rec['points_frame']}', grids per-shape "
+                f"'{rec['voxel_frame']}'): these meshes do not overlay the points"
+            )
+        print(line)
     print(f"exported {len(results) - failed} of {len(results)} shapes to {args.out} (report: report.json)")
     return 0 if failed == 0 else 1

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from gen3d.atomic import atomic_write_text
 from gen3d.errors import UserInputError
 from gen3d.export.checks import DegenerateShapeError
@@ -22,9 +20,13 @@ from gen3d.export.marching import voxels_to_mesh
 from gen3d.export.reconstruct import METHODS, points_to_mesh
 from gen3d.export.report import MeshReport, mesh_report
 from gen3d.export.writers import FORMATS, write_mesh
+from gen3d.metrics.frames import grid_frame, grid_frame_record
 from gen3d.sample_file import SampleFile, load_samples
 
-__all__ = ["ExportResult", "export_samples", "grid_frame"]
+__all__ = ["FRAMES", "ExportResult", "export_samples", "grid_frame"]
+
+#: ``grid``: meshes from grids in the grids' own frame; ``points``: in the frame of the model's points
+FRAMES = ("grid", "points")
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +53,6 @@ class ExportResult:
         return d
 
 
-def grid_frame(meta: dict, resolution: int) -> tuple[np.ndarray, float]:
-    """(origin (3,), spacing) of a sample file's grids: ``meta['voxel_origin'|'origin']`` and
-    ``meta['voxel_spacing'|'spacing']`` if stored, else the default cube [-1,1]^3."""
-    origin = meta.get("voxel_origin", meta.get("origin"))
-    spacing = meta.get("voxel_spacing", meta.get("spacing"))
-    origin = np.array((-1.0, -1.0, -1.0) if origin is None else origin, dtype=np.float64).reshape(3)
-    spacing = 2.0 / resolution if spacing is None else float(spacing)
-    return origin, spacing
-
-
 def export_samples(
     samples: SampleFile | str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -72,6 +64,7 @@ def export_samples(
     largest_component: bool = False,
     indices: list[int] | None = None,
     progress: Callable[[ExportResult], None] | None = None,
+    frame: str = "grid",
 ) -> list[ExportResult]:
     """Mesh and write every shape of a sample file.
 
@@ -85,6 +78,11 @@ def export_samples(
             reconstructions only ``largest_component`` applies).
         indices: export only these shapes (default: all).
         progress: called with each result as it is done.
+        frame: for grids, ``"grid"`` (the grids' own frame: ``meta`` voxel_origin / voxel_spacing, else
+            [-1,1]^3, which for a model trained on a cache is that cache's per-shape voxel frame) or
+            ``"points"`` (the frame of the cache's points, when that map is the same for every shape; refused
+            otherwise). The frame used is recorded in ``report.json`` (``grid_frame``), see
+            :mod:`gen3d.metrics.frames`.
 
     Returns:
         one :class:`ExportResult` per exported shape, in order; failures have ``error`` set.
@@ -106,6 +104,25 @@ def export_samples(
     for i in indices:
         if not 0 <= i < n:
             raise UserInputError(f"shape index {i} out of range (file holds {n} shapes)")
+    if frame not in FRAMES:
+        raise UserInputError(f"frame must be one of {', '.join(FRAMES)}, got {frame!r}")
+    frame_rec, scale = None, 1.0
+    if source == "voxels":
+        frame_rec = grid_frame_record(sf.meta, data.shape[-1])
+        if frame == "points":
+            scale = frame_rec.get("points_scale")
+            if scale is None:
+                why = (
+                    f"its cache's points are normalised '{frame_rec['points_frame']}' and its grids per "
+                    f"shape '{frame_rec['voxel_frame']}', a map that differs for every shape"
+                    if "points_frame" in frame_rec
+                    else "it records no cache whose frames could be compared"
+                )
+                raise UserInputError(
+                    f"cannot mesh these grids in the points' frame: {why}; use --frame grid (the grids' own "
+                    "frame, recorded in report.json)"
+                )
+        frame_rec = {**frame_rec, "frame": frame, "applied_scale": scale}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     sdf = sf.meta.get("voxel_kind") == "sdf"
@@ -119,6 +136,7 @@ def export_samples(
             if source == "voxels":
                 grid = data[i, 0]
                 origin, spacing = grid_frame(sf.meta, grid.shape[-1])
+                origin, spacing = origin * scale, spacing * scale  # the frames share their centre
                 # occupancy: inside > 0.5; signed distance (negative inside): -sdf > 0
                 mesh = voxels_to_mesh(
                     -grid if sdf else grid,
@@ -149,6 +167,7 @@ def export_samples(
         "source": source,
         "method": "marching_cubes" if source == "voxels" else method,
         "format": fmt,
+        "grid_frame": frame_rec,
         "exported": sum(r.error is None for r in results),
         "failed": sum(r.error is not None for r in results),
         "shapes": [r.to_dict() for r in results],
