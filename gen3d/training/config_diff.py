@@ -27,6 +27,7 @@ SAFE_ON_RESUME = frozenset(
         "trainer.sample_count",
         "trainer.sample_steps",
         "trainer.gallery_renderer",
+        "trainer.gallery_timeout",
         "trainer.enable_progress_bar",
         "trainer.limit_val_batches",
         "data.num_workers",

@@ -2,9 +2,9 @@
 
 import pytest
 
-from gen3d.config import load_config
+from gen3d.config import DEFAULTS, load_config
 from gen3d.errors import UserInputError
-from gen3d.training.config_diff import check_resume_config, config_changes, format_change
+from gen3d.training.config_diff import SAFE_ON_RESUME, check_resume_config, config_changes, format_change
 
 
 def test_changes_are_listed_leaf_by_leaf():
@@ -60,3 +60,8 @@ def test_named_keys_and_groups_may_change():
     assert "optim.lr" not in str(e.value)
     with pytest.raises(UserInputError, match="optim.lr"):
         check_resume_config(old, new, allow=["optim.l", "process"])  # a prefix of a key name is not a key
+
+
+def test_every_safe_key_is_a_config_key():
+    keys = {f"{g}.{k}" for g, d in DEFAULTS.items() for k in d} | set(DEFAULTS)
+    assert SAFE_ON_RESUME <= keys, sorted(SAFE_ON_RESUME - keys)
