@@ -67,14 +67,12 @@ def _class_label(cls: str, class_names: list[str]) -> int:
 
 
 def _write_ply(path, points) -> None:
-    import numpy as np
+    """One point cloud (N, 3) as a binary PLY (float32 vertices), atomically, with gen3d export's writer."""
+    import trimesh
 
-    from gen3d.atomic import atomic_path
+    from gen3d.export.writers import write_mesh
 
-    header = f"ply\nformat binary_little_endian 1.0\nelement vertex {len(points)}\n"
-    header += "property float x\nproperty float y\nproperty float z\nend_header\n"
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(header.encode("ascii") + np.ascontiguousarray(points, dtype="<f4").tobytes())
+    write_mesh(trimesh.PointCloud(points), path, fmt="ply")
 
 
 def resolve_sampler_group(stored: dict, args: argparse.Namespace) -> tuple[dict, list[str]]:
