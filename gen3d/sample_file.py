@@ -15,6 +15,12 @@ traj_sigmas    (T,) float32            noise level of each trajectory frame
 meta           0-d str (JSON)          resolved config, sampler, steps, NFE, normalisation, units, version
 ============== ======================= ===============================================================
 
+``gen3d sample`` writes into ``meta``: ``config`` (the checkpoint's, with the sampler group it sampled with),
+``sampler``, ``steps``, ``schedule``, ``rho``, ``sampler_options`` (every option the sampler ran with,
+defaults included, e.g. ``S_churn`` or ``rtol``), ``nfe`` (denoiser calls per shape; the mean over shapes when
+batches differ, as with the adaptive solver, then also ``nfe_per_batch`` and ``batch_sizes``) and
+``nfe_total``.
+
 Files are written atomically and read without pickle (``allow_pickle=False``).
 """
 
