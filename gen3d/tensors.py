@@ -17,7 +17,6 @@ __all__ = [
     "VP_BETA_MIN",
     "VP_EPS_S",
     "VP_EPS_T",
-    "VP_M",
     "check_positive",
     "check_sigma",
     "expand_sigma",
@@ -26,13 +25,12 @@ __all__ = [
 ]
 
 # VP's parameters, EDM Table 1 (and NVlabs/edm VPPrecond / VPLoss / generate.py defaults): the schedule's
-# extent beta_d and initial slope beta_min, the smallest sampling time eps_s, the smallest training time
-# eps_t, and DDPM's number of steps M (VP's c_noise = (M - 1) t).
+# extent beta_d and initial slope beta_min, the smallest sampling time eps_s and the smallest training time
+# eps_t.
 VP_BETA_D = 19.9
 VP_BETA_MIN = 0.1
 VP_EPS_S = 1e-3
 VP_EPS_T = 1e-5
-VP_M = 1000
 
 
 def check_positive(name: str, value: float, allow_zero: bool = False) -> float:

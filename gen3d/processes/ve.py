@@ -2,8 +2,9 @@
 sigma.
 
 Preconditioning (EDM Table 1, VE column; NVlabs/edm ``VEPrecond``): ``c_skip = 1``, ``c_out = sigma``,
-``c_in = 1``, ``c_noise = ln(sigma / 2)``; with ``lambda = 1 / sigma^2`` the effective weight
-``lambda c_out^2`` is 1.
+``c_in = 1``; with ``lambda = 1 / sigma^2`` the effective weight ``lambda c_out^2`` is 1. ``c_noise`` is
+gen3d's ``ln(sigma) / 4`` rather than Table 1's ``ln(sigma / 2)`` (which feeds NCSN++'s own embedding): the
+backbones' Fourier noise embedding is tuned to that range (see :mod:`gen3d.processes.vp`).
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ class VEProcess(Process):
         return 1.0 / sigma**2
 
     def preconditioning(self, sigma: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """EDM Table 1, VE: ``(1, sigma, 1, ln(sigma / 2))``, each of sigma's shape."""
+        """EDM Table 1, VE: ``(1, sigma, 1)`` and ``c_noise = ln(sigma) / 4``, each of sigma's shape."""
         one = torch.ones_like(sigma)
-        return one, sigma, one, torch.log(0.5 * sigma)
+        return one, sigma, one, torch.log(sigma) / 4.0
 
     def _kwargs(self) -> dict[str, Any]:
         return {"sigma_min": self.sigma_min, "sigma_max": self.sigma_max, "sigma_data": self.sigma_data}

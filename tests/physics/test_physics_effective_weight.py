@@ -63,19 +63,19 @@ def test_edm_family_coefficients(name):
 def test_ve_coefficients():
     proc = get_process("ve", sigma_data=0.7)
     got = proc.preconditioning(torch.tensor(SIGMAS, dtype=torch.float64))
-    ref = (np.ones_like(SIGMAS), SIGMAS, np.ones_like(SIGMAS), np.log(0.5 * SIGMAS))
+    ref = (np.ones_like(SIGMAS), SIGMAS, np.ones_like(SIGMAS), np.log(SIGMAS) / 4)  # c_noise: gen3d's
     for g, r in zip(got, ref, strict=True):
         np.testing.assert_allclose(g.numpy(), r, rtol=1e-12)
 
 
-@pytest.mark.parametrize("beta_d,beta_min,M", [(19.9, 0.1, 1000), (12.0, 0.3, 250)])
-def test_vp_coefficients(beta_d, beta_min, M):
-    """c_noise = (M - 1) t: pick VP times t, map them to sigma(t) (EDM Table 1) and read t back."""
+@pytest.mark.parametrize("beta_d,beta_min", [(19.9, 0.1), (12.0, 0.3)])
+def test_vp_coefficients(beta_d, beta_min):
+    """VP times t mapped to sigma(t) (EDM Table 1); c_noise is gen3d's ln(sigma) / 4 for every process."""
     t = np.linspace(1e-5, 1.0, 37)
     s = np.sqrt(np.expm1(0.5 * beta_d * t**2 + beta_min * t))
-    proc = get_process("vp", beta_d=beta_d, beta_min=beta_min, M=M)
+    proc = get_process("vp", beta_d=beta_d, beta_min=beta_min)
     got = proc.preconditioning(torch.tensor(s, dtype=torch.float64))
-    ref = (np.ones_like(s), -s, 1 / np.sqrt(s**2 + 1), (M - 1) * t)
+    ref = (np.ones_like(s), -s, 1 / np.sqrt(s**2 + 1), np.log(s) / 4)
     for g, r in zip(got, ref, strict=True):
         np.testing.assert_allclose(g.numpy(), r, rtol=1e-10, atol=1e-9)
 
@@ -86,7 +86,6 @@ def test_vp_default_noise_range_is_edm_table1():
     proc = get_process("vp")
     assert proc.sigma_min == pytest.approx(0.0104860, rel=1e-5)
     assert proc.sigma_max == pytest.approx(152.1670, rel=1e-5)
-    assert proc.config()["M"] == 1000
 
 
 class Recorder(nn.Module):
@@ -103,11 +102,11 @@ def test_precond_wrapper_uses_the_process_coefficients(name, sample_shape):
     s = np.array([0.02, 1.0, 50.0])
     out = den(x, torch.tensor(s, dtype=torch.float64)).numpy().reshape(3, -1)
     xn = x.numpy().reshape(3, -1)
+    c_noise = np.log(s) / 4  # gen3d's noise input for every process (see gen3d.processes.vp)
     if name == "vp":
-        t = (np.sqrt(0.1**2 + 2 * 19.9 * np.log(1 + s**2)) - 0.1) / 19.9  # EDM Table 1: sigma^-1
-        c_out, c_in, c_noise = -s, 1 / np.sqrt(s**2 + 1), 999 * t
+        c_out, c_in = -s, 1 / np.sqrt(s**2 + 1)
     else:
-        c_out, c_in, c_noise = s, np.ones_like(s), np.log(s / 2)
+        c_out, c_in = s, np.ones_like(s)
     for b in range(3):
         f = np.sin(c_in[b] * xn[b]) + 0.1 * c_noise[b]
         np.testing.assert_allclose(out[b], xn[b] + c_out[b] * f, rtol=1e-10)
