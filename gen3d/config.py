@@ -253,7 +253,7 @@ def check_sampler_group(given: dict) -> dict:
     name = group["name"]
     if not isinstance(name, str) or name not in SAMPLERS:
         raise UserInputError(f"sampler.name {name!r} is unknown; allowed: {', '.join(sorted(SAMPLERS))}")
-    if group["schedule"] not in SCHEDULES:
+    if not isinstance(group["schedule"], str) or group["schedule"] not in SCHEDULES:
         raise UserInputError(
             f"sampler.schedule {group['schedule']!r} is unknown; allowed: {', '.join(sorted(SCHEDULES))}"
         )
@@ -271,8 +271,9 @@ def check_sampler_group(given: dict) -> dict:
     allowed = sampler_options(name)
     bad = sorted(set(options) - set(allowed))
     if bad:
-        takers = sorted({n for n in SAMPLERS for k in bad if k in sampler_options(n)})
-        hint = f" ({', '.join(bad)}: option(s) of {', '.join(takers)})" if takers else ""
+        takers = {k: [n for n in sorted(SAMPLERS) if k in sampler_options(n)] for k in bad}
+        hints = [f"{k}: option of {', '.join(ns)}" for k, ns in takers.items() if ns]
+        hint = f" ({'; '.join(hints)})" if hints else ""
         raise UserInputError(
             f"unknown key(s) {', '.join(f'sampler.{k}' for k in bad)} for sampler {name!r}; allowed keys in "
             f"'sampler': {', '.join(SAMPLER_KEYS)} and the options of {name!r}: "
@@ -281,8 +282,8 @@ def check_sampler_group(given: dict) -> dict:
     try:
         options = probe_options(name, options)
     except ValueError as e:
-        given = ", ".join(f"sampler.{k}={v!r}" for k, v in options.items())
-        raise UserInputError(f"config group 'sampler' ({given}): {e}") from None
+        shown = ", ".join(f"sampler.{k}={v!r}" for k, v in options.items())
+        raise UserInputError(f"config group 'sampler' ({shown}): {e}") from None
     return {**{k: group[k] for k in SAMPLER_KEYS}, **options}
 
 

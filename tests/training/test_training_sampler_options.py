@@ -70,7 +70,7 @@ def test_config_takes_options_of_the_named_sampler():
             r"sampler\.S_chrun for sampler 'edm_stochastic'.*options of 'edm_stochastic': S_churn, S_min, "
             r"S_max, S_noise",
         ),
-        (["sampler.S_churn=40"], r"options of 'heun': none \(S_churn: option\(s\) of edm_stochastic\)"),
+        (["sampler.S_churn=40"], r"options of 'heun': none \(S_churn: option of edm_stochastic\)"),
         (["sampler.name=adaptive", "sampler.rtol=-1"], r"sampler\.rtol=-1.*rtol and atol must be positive"),
         (["sampler.name=edm_stochastic", "sampler.S_churn=-1"], r"S_churn must be >= 0"),
         (["sampler.name=adaptive", "sampler.rtol=tight"], r"'rtol' of sampler 'adaptive' must be float"),
