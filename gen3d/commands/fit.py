@@ -103,10 +103,11 @@ def run(args: argparse.Namespace) -> int:
     ckpt_path = _resume_path(resume, run_dir, note)
     dm = build_datamodule(config)
     module, config = build_module(config, dm)
+    step = None
     if ckpt_path:
         step = check_resumable(ckpt_path, config, module, args.allow_config_change)
         note(f"gen3d fit: resuming from {ckpt_path} (step {step})")
-    trainer = build_trainer(config)
+    trainer = build_trainer(config, resume_step=step)
     last = run_dir / "checkpoints" / "last.ckpt"
     try:
         trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)

@@ -123,17 +123,17 @@ def _final_checkpoint_callback(path: Path, every: int):
     return SaveFinalStep()
 
 
-def build_trainer(config: dict, callbacks: list | None = None, **overrides):
+def build_trainer(config: dict, callbacks: list | None = None, resume_step: int | None = None, **overrides):
     """A Lightning Trainer for ``config['trainer']``: CSV logs and atomic checkpoints under
-    :func:`run_dir_of`.
+    :func:`run_dir_of`. ``resume_step``: the step a resumed run starts from (its earlier log rows are kept).
 
     ``overrides`` are passed to ``lightning.Trainer`` last (tests use them, e.g. ``enable_model_summary``).
     """
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
     from gen3d.training.checkpoint import AtomicCheckpointIO
+    from gen3d.training.csv_log import ResumableCSVLogger
     from gen3d.training.gallery import SampleGallery
     from gen3d.training.preemption import PreemptionCheckpoint, cluster_plugins
     from gen3d.training.resume import SkipConsumedBatches
@@ -199,7 +199,7 @@ def build_trainer(config: dict, callbacks: list | None = None, **overrides):
         enable_progress_bar=t["enable_progress_bar"],
         fast_dev_run=t["fast_dev_run"],
         limit_val_batches=t["limit_val_batches"],
-        logger=CSVLogger(os.fspath(run_dir), name="logs", version=""),
+        logger=ResumableCSVLogger(run_dir, resume_step=resume_step),
         callbacks=cbs,
         plugins=[AtomicCheckpointIO(), *cluster_plugins()],  # SLURM: Lightning's auto-requeue on SIGUSR1
         default_root_dir=os.fspath(run_dir),
