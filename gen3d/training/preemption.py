@@ -1,5 +1,6 @@
-"""Pre-emption-safe training: SIGTERM / SIGUSR1 end a run with an exact checkpoint instead of losing the
-steps since the last periodic one.
+"""Pre-emption-safe training: SIGTERM / SIGUSR1 (and Ctrl-C, SIGINT) end a run with an exact checkpoint
+instead of losing the steps since the last periodic one. A second Ctrl-C while the first is pending stops at
+once, without a checkpoint.
 
 :class:`PreemptionCheckpoint` only sets a flag in the signal handler. At the end of the current training
 batch (where the periodic checkpoints are written too, so step, optimiser, EMA, scheduler and data position
@@ -27,8 +28,9 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 __all__ = ["PREEMPTION_SIGNALS", "Preempted", "PreemptionCheckpoint", "cluster_plugins"]
 
-#: Signals that stop training with a checkpoint (SLURM sends SIGUSR1 ahead of a time limit, then SIGTERM).
-PREEMPTION_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGUSR1") if hasattr(signal, n))
+#: Signals that stop training with a checkpoint (SLURM sends SIGUSR1 ahead of a time limit, then SIGTERM;
+#: SIGINT is Ctrl-C).
+PREEMPTION_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGUSR1", "SIGINT") if hasattr(signal, n))
 
 
 class Preempted(SIGTERMException):
@@ -61,10 +63,12 @@ class PreemptionCheckpoint(L.Callback):
 
     # ---- signal handling -----------------------------------------------------------------------------------
     def _handle(self, signum, frame) -> None:
+        if signum == signal.SIGINT and self.signum is not None:
+            raise KeyboardInterrupt  # a second Ctrl-C: the user does not want to wait for the step to end
         if self.signum is None:
             self.signum = int(signum)
         previous = self._previous.get(signum)
-        if signum != signal.SIGTERM and callable(previous):  # Lightning's SLURM requeue handler (SIGUSR1)
+        if signum == signal.SIGUSR1 and callable(previous):  # Lightning's SLURM requeue handler
             previous(signum, frame)
 
     def _install(self) -> None:

@@ -56,7 +56,7 @@ def test_child_renderer_writes_the_picture(tmp_path, monkeypatch, caplog):
 
 
 def test_render_command_is_gen3d_render_in_process(tmp_path):
-    """The child is `gen3d render <shapes.npz> --out <png> ... --in-process` (the deadline is the gallery's)."""
+    """The child is `gen3d render <npz> --out <png> ... --in-process`; the deadline is the gallery's."""
     cmd = gallery._render_command(tmp_path / "s.npz", tmp_path / "g.png", 3, titles=False)
     assert cmd[:3] == [sys.executable, "-m", "gen3d"]
     assert cmd[3:6] == ["render", str(tmp_path / "s.npz"), "--out"] and "--in-process" in cmd

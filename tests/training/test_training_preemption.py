@@ -45,14 +45,16 @@ def assert_same_training_state(a, b, ta, tb):
             assert torch.equal(sa["state"][i][key], sb["state"][i][key]), (i, key)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR1], ids=["SIGTERM", "SIGUSR1"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGTERM, signal.SIGUSR1, signal.SIGINT], ids=["SIGTERM", "SIGUSR1", "SIGINT"]
+)
 def test_signal_saves_exact_checkpoint_and_stops(tmp_path, signum):
     n = 12  # 4 batches per epoch: the signal lands mid-epoch
     straight = make_module()
     t1 = trainer(tmp_path / "a", n)
     t1.fit(straight, datamodule=InMemoryDataModule(batch_size=8))
 
-    handlers_before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGUSR1)}
+    handlers_before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)}
     path = tmp_path / "b" / "checkpoints" / "last.ckpt"
     interrupted = make_module()
     t2 = trainer(tmp_path / "b", n, callbacks=[PreemptionCheckpoint(path), SignalAt(5, signum)])
@@ -141,3 +143,13 @@ def test_signal_in_the_last_step_lets_the_run_finish(tmp_path):
     t = trainer(tmp_path, 4, callbacks=[PreemptionCheckpoint(path), SignalAt(3, signal.SIGTERM)])
     t.fit(make_module(), datamodule=InMemoryDataModule(batch_size=8))  # no Preempted: training is complete
     assert t.global_step == 4 and not path.exists()
+
+
+def test_a_second_ctrl_c_stops_at_once(tmp_path):
+    cb = PreemptionCheckpoint(tmp_path / "last.ckpt")
+    cb._handle(signal.SIGINT, None)  # first Ctrl-C: save at the end of the step
+    assert cb.signum == signal.SIGINT
+    with pytest.raises(KeyboardInterrupt):
+        cb._handle(signal.SIGINT, None)
+    cb._handle(signal.SIGTERM, None)  # other signals never escalate
+    assert cb.signum == signal.SIGINT
