@@ -2,10 +2,11 @@
 
 Usage: ``python benchmarks/bench_yukawa_toy.py [--particles 1000] [--steps 50] [--seeds 4]``
 
-With exact fields (``gen3d.analytic.YukawaDiracMixture``: n = 2, m = 1, points 3 apart), particles start from
-exact normalised mixture at ``T = 30`` and run EDM's Heun sampler (Karras grid in t down to 1e-3, then 0).
-Printed per treatment of the death term: the share of samples on the heavier point (target 0.800) with its
-binomial standard error, and for the importance-weighted naive flow the effective sample size of the weights.
+With exact fields (``gen3d.analytic.YukawaDiracMixture``: n = 2, m = 1, points 3 apart), particles start
+from the exact normalised mixture at ``T = 30`` and run EDM's Heun sampler (Karras grid in t down to 1e-3,
+then 0). Printed per treatment of the death term: the share of samples on the heavier point (target 0.800)
+with its binomial standard error, and for the importance-weighted naive flow the effective sample size of the
+weights.
 """
 
 from __future__ import annotations
