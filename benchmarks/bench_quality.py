@@ -1,9 +1,11 @@
 """Generation quality on the synthetic collection, next to two reference rows scored the same way.
 
 Scores the shapes a demo run generated (``gen3d demo --out DIR`` writes ``DIR/samples/all.npz``, one sample
-per held-out shape of each category) against the held-out split of the demo's cache with the PointFlow
-protocol (MMD / COV / 1-NNA with Chamfer distance, optionally EMD), and prints two reference rows computed
-identically:
+per held-out shape of each category) against the held-out split of the demo's cache with the settings of
+``gen3d evaluate --protocol shapegf_bbox`` except the point count (every generated and reference shape scaled
+to its own bounding box [-1,1]^3; MMD / COV / 1-NNA with Chamfer distance, optionally EMD, on equal-size
+sets; 95% bootstrap intervals over both sets; the demo's own point count, not the preset's 2048), printed
+in the papers' units (MMD-CD x10^3, MMD-EMD x10^2, %), and prints two reference rows computed identically:
 
 * **Gaussian blobs**: isotropic Gaussian point clouds with the reference set's mean and spread; a useless
   generator, 1-NNA should be near 100%.
@@ -45,16 +47,27 @@ def _budget(run_dir: Path) -> str:
     )
 
 
+def _cell(r: dict, stat: str, factor: float, width: int, fmt: str) -> str:
+    """``value [lo, hi]`` right-aligned in ``width`` (just the value without intervals)."""
+    text = f"{factor * r[stat]:{fmt}}"
+    if "ci" in r:
+        ci = r["ci"][stat]
+        text += f" [{factor * ci['lo']:{fmt}}, {factor * ci['hi']:{fmt}}]"
+    return f"{text:>{width}}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("demo_dir", help="output folder of `gen3d demo`")
     ap.add_argument("--metrics", default="cd", help="cd or cd,emd (EMD is slower)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (0: no intervals)")
     args = ap.parse_args()
 
     from gen3d.atomic import atomic_write_text
     from gen3d.datasets.cache import ShapeCache
     from gen3d.metrics.evaluation import evaluate_point_sets
+    from gen3d.metrics.presets import UNITS
     from gen3d.sample_file import load_samples
 
     demo = Path(args.demo_dir)
@@ -76,7 +89,8 @@ def main() -> None:
     metrics = tuple(args.metrics.split(","))
     print(
         f"# generation quality on the synthetic collection: {len(gen)} generated vs {len(ref)} held-out "
-        f"('{split}') shapes, {n} points each, per-shape bbox normalisation (as cached)"
+        f"('{split}') shapes, {n} points each, every shape scaled to its bounding box [-1,1]^3 "
+        f"(protocol shapegf_bbox but {n} points); [95% bootstrap interval, {args.resamples} resamples]"
     )
     print(f"# training budget: {_budget(demo)}")
     print(
@@ -86,7 +100,8 @@ def main() -> None:
     header = (
         f"{'set':<20}"
         + "".join(
-            f"{'1-NNA-' + m.upper() + ' %':>14}{'COV-' + m.upper() + ' %':>12}{'MMD-' + m.upper():>12}"
+            f"{'1-NNA-' + m.upper() + ' %':>22}{'COV-' + m.upper() + ' %':>22}"
+            f"{'MMD-' + m.upper() + ' ' + UNITS[m][1]:>26}"
             for m in metrics
         )
         + f"{'time s':>9}"
@@ -95,14 +110,19 @@ def main() -> None:
     results = {}
     for name, x in (("model (demo)", gen), ("Gaussian blobs", blobs), ("training copies", copies)):
         t = time.perf_counter()
-        r = evaluate_point_sets(x, ref, metrics=metrics, normalize="none", jsd=False)
+        r = evaluate_point_sets(
+            x, ref, metrics=metrics, normalize="bbox", jsd=False, n_boot=args.resamples, seed=args.seed
+        )
         dt = time.perf_counter() - t
         results[name] = r
         row = f"{name:<20}"
         for m in metrics:
             mm = r["metrics"][m]
-            row += f"{100 * mm['1nna']:>14.1f}{100 * mm['cov']:>12.1f}{mm['mmd']:>12.5f}"
+            row += _cell(mm, "1nna", 100, 22, ".1f") + _cell(mm, "cov", 100, 22, ".1f")
+            row += _cell(mm, "mmd", UNITS[m][0], 26, ".3f")
         print(row + f"{dt:>9.1f}")
+    chance = next(iter(results["model (demo)"]["metrics"].values()))["1nna_chance"]
+    print(f"# 1-NNA chance level for these set sizes: {100 * chance:.1f}%")
     out = demo / "quality.json"
     atomic_write_text(out, json.dumps(results, indent=1, default=float))
     print(f"# full results: {out}")

@@ -203,11 +203,13 @@ def _load_file(path: Path, n_points: int | None, max_shapes: int | None) -> _Set
     return _Set(kind, data, info, s.meta.get("denormalized"), groups, s.meta)
 
 
-def _load(path: str, args, split: str, n_points: int | None, units: str, max_shapes: int | None) -> _Set:
+def _load(path: str, args, split: str, n_points, units: str, max_shapes, file_points) -> _Set:
+    """A cache (``n_points`` per shape: the samples' count) or a sample file (cut to ``file_points``, the
+    ``--points`` option, only when given: Chamfer distance takes unequal counts)."""
     p = Path(path)
     if p.is_dir():
         return _load_cache(p, args, split, n_points, units, max_shapes)
-    return _load_file(p, n_points, max_shapes)
+    return _load_file(p, file_points, max_shapes)
 
 
 def _check_same_units(a, b, what: str) -> None:
@@ -372,12 +374,14 @@ def run(args: argparse.Namespace) -> int:
     # samples written with `gen3d sample --denormalize` are in raw units: a cache reference follows them;
     # generated grids are in the cache's voxel frame: its points are mapped into that frame, shape by shape
     units = "voxel" if kind_g == "voxels" else ("raw" if gens[0].denormalized else "normalised")
-    ref = _load(args.reference, args, opts["split"], n_pts, units, args.max_shapes)
+    ref = _load(args.reference, args, opts["split"], n_pts, units, args.max_shapes, opts["points"])
     _check_same_units(gens[0].denormalized, ref.denormalized, "reference")
     train = None
     if args.train is not None:
         src = args.reference if args.train == "cache" else args.train
-        train = _load(src, args, "train", n_pts if ref.kind == "points" else None, units, None)
+        train = _load(
+            src, args, "train", n_pts if ref.kind == "points" else None, units, None, opts["points"]
+        )
         if train.kind != "points":
             raise UserInputError("--train must hold point clouds")
         _check_same_units(gens[0].denormalized, train.denormalized, "training set")
