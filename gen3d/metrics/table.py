@@ -31,14 +31,14 @@ def _metric_rows(metrics: dict, timings: dict | None = None, label: str = "") ->
     for name, r in metrics.items():
         f, unit = UNITS.get(name, (1.0, ""))
         t = "" if timings is None else f"{timings.get(name, math.nan):>8.2f}"
-        cells = f"{_cell(r, 'mmd', f):>26}{_cell(r, 'cov', 100):>22}{_cell(r, '1nna', 100):>22}"
+        cells = f"{_cell(r, 'mmd', f):>26}{_cell(r, 'cov', 100):>24}{_cell(r, '1nna', 100):>24}"
         rows.append(f"{label + name:<16}{cells}{t}")
     return rows
 
 
 def _header(metrics: dict, timings: bool) -> str:
     units = ", ".join(f"{n.upper()} {UNITS.get(n, (1, ''))[1]}".rstrip() for n in metrics)
-    return f"{'':<16}{'MMD (' + units + ')':>26}{'COV %':>22}{'1-NNA %':>22}" + (
+    return f"{'':<16}{'MMD (' + units + ')':>26}{'COV %':>24}{'1-NNA %':>24}" + (
         f"{'time s':>8}" if timings else ""
     )
 

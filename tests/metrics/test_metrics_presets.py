@@ -114,3 +114,23 @@ def test_pointflow_refuses_units_it_cannot_undo(tmp_path, make_cache, capsys):
     assert (
         main(["evaluate", str(few), str(bbox_cache), "--protocol", "shapegf_bbox", "--split", "train"]) == 2
     )
+
+
+def test_pointflow_on_two_sample_files_prints_units_and_intervals(tmp_path, rng, capsys):
+    def shapes(s, scale):
+        return SampleFile(points=(rng.standard_normal((s, 2048, 3)) * scale).astype(np.float32))
+
+    gen = save_samples(tmp_path / "g.npz", shapes(5, 0.3))
+    ref = save_samples(tmp_path / "r.npz", shapes(5, 0.25))
+    out = tmp_path / "r.json"
+    argv = ["evaluate", str(gen), str(ref), "--protocol", "pointflow", "--bootstrap", "50", "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    res = json.loads(out.read_text())
+    for name, factor in (("cd", 1e3), ("emd", 1e2)):
+        r = res["metrics"][name]
+        ci = r["ci"]["mmd"]
+        assert f"{factor * r['mmd']:.3f} [{factor * ci['lo']:.3f}, {factor * ci['hi']:.3f}]" in text
+        assert f"{100 * r['1nna']:.2f} [{100 * r['ci']['1nna']['lo']:.2f}" in text
+    assert "JSD (PointFlow binning) x10^2" in text and "protocol pointflow" in text
+    assert "units not recorded" in text and res["inputs"]["units"].startswith("units not recorded")
