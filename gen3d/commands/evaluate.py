@@ -83,8 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--jsd-mode",
         default=None,
         choices=JSD_MODE_CHOICES,
-        help="JSD binning: pointflow (PointFlow's 28^3 vertices of [-0.5,0.5]^3 in the unit ball, the "
-        "papers' number) or cells (28^3 cells of [-1,1]^3; default without --protocol)",
+        help="JSD binning: pointflow (PointFlow's 28^3 vertices of [-0.5,0.5]^3 inside the ball of radius "
+        "0.5, each point at its nearest vertex: the papers' number) or cells (28^3 cells of [-1,1]^3; "
+        "default without --protocol)",
     )
     parser.add_argument(
         "--bootstrap",
