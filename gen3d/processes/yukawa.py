@@ -29,10 +29,13 @@ sqrt(mode of W):
 
     s² = (2t²/3) / (1 + sqrt(1 + (2mt/3)²)),   inverse  t = s sqrt(3 + m² s²),
 
-(``t/√3`` at small mt, ``sqrt(t/m)`` at large mt), EDM's formulas evaluated at ``s``:
-``ln s ~ N(P_mean, P_std²)``, ``λ = (s² + σ_d²) / (s σ_d)²`` and EDM's ``c_skip, c_out, c_in, c_noise``
-at ``s``, so ``λ c_out² = 1``. ``sigma_min`` / ``sigma_max`` are given in ``s`` (``s_min`` / ``s_max``) and
-stored in ``t``.
+(``t/√3`` at small mt, ``sqrt(t/m)`` at large mt), with EDM's formulas evaluated at ``s``:
+``ln s ~ N(P_mean, P_std²)`` and EDM's ``c_skip, c_out, c_in, c_noise`` at ``s``. The conservative target
+is about ``κ̄ x + (1 - κ̄) y`` with ``κ̄ = κ(s², t)`` (→ ½ at large mt), so its preconditioning routes
+``κ̄ x`` through the skip path (``c_skip = κ̄ + (1 - κ̄) c_skip_EDM``, ``c_out = (1 - κ̄) c_out_EDM``) and
+the loss weight is ``λ = 1 / c_out²``: the network's regression target keeps about unit variance at every
+noise level, as in EDM, and ``λ c_out² = 1``. ``sigma_min`` / ``sigma_max`` are given in ``s`` (``s_min`` /
+``s_max``) and stored in ``t``.
 
 ``m`` is given directly or through ``D_eff`` at the pivot scale ``s_pivot`` (default ``sigma_data``):
 ``D_eff = 2 m t(s_pivot) + 4`` is solved exactly for ``m``.
@@ -182,14 +185,31 @@ class YukawaProcess(Process):
         z = randn((batch,), generator, device=device, dtype=torch.float64)
         return yukawa_time(torch.exp(self.P_mean + self.P_std * z), self.m).to(torch.float32)
 
+    def target_mix(self, sigma: torch.Tensor) -> torch.Tensor:
+        """``κ̄(t) = κ(s(t)², t)``, the conservative target's typical share of ``x`` (0 for the naive target).
+
+        ``ỹ = y + κ (x - y) ≈ κ̄ x + (1 - κ̄) y``, so the preconditioning hands ``κ̄ x`` to the skip path:
+        without it the network would have to output ``≈ x / 2`` through ``c_out`` at high noise (κ̄ → ½ in
+        the Gaussian regime), a target ~(s / σ_d)² times larger than at the data scale.
+        """
+        if self.target == "naive" or self.m == 0:
+            return torch.zeros_like(sigma)
+        t = sigma.to(torch.float64)
+        s = yukawa_scale(t, self.m)
+        return yukawa_kappa(s * s, t, self.m).to(sigma.dtype)
+
     def loss_weight(self, sigma: torch.Tensor) -> torch.Tensor:
+        """``λ = 1 / c_out²`` (EDM's weight at ``s``, divided by ``(1 - κ̄)²``): ``λ c_out² = 1``."""
         s = self.scale(sigma)
         sd2 = self.sigma_data**2
-        return (s**2 + sd2) / (s**2 * sd2)
+        return (s**2 + sd2) / (s**2 * sd2) / (1.0 - self.target_mix(sigma)) ** 2
 
     def preconditioning(self, sigma: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """EDM's coefficients evaluated at ``s(t)`` (``sigma`` is ``t``)."""
-        return edm_coefficients(self.scale(sigma), self.sigma_data)
+        """EDM's coefficients at ``s(t)`` (``sigma`` is ``t``), with the target's share ``κ̄`` of ``x`` in
+        the skip path: ``c_skip = κ̄ + (1 - κ̄) c_skip_EDM``, ``c_out = (1 - κ̄) c_out_EDM``."""
+        c_skip, c_out, c_in, c_noise = edm_coefficients(self.scale(sigma), self.sigma_data)
+        k = self.target_mix(sigma)
+        return k + (1.0 - k) * c_skip, (1.0 - k) * c_out, c_in, c_noise
 
     # -- kernel, target, prior -----------------------------------------------------------------------------
     def noise_and_mixing(

@@ -16,15 +16,38 @@ def test_effective_weight_on_the_network_output_is_one():
     torch.testing.assert_close(proc.loss_weight(t) * c_out**2, torch.ones_like(t), rtol=1e-12, atol=0)
 
 
-def test_preconditioning_is_edm_at_the_scale():
+def test_preconditioning_is_edm_at_the_scale_with_the_target_share_in_the_skip_path():
+    from scipy.special import erfcx
+
     sd, m = 0.5, 2.0
-    proc = get_process("yukawa", m=m, sigma_data=sd)
     s = torch.tensor([0.01, 0.5, 20.0], dtype=torch.float64)
-    c_skip, c_out, c_in, c_noise = proc.preconditioning(yukawa_time(s, m))
-    torch.testing.assert_close(c_skip, sd**2 / (s**2 + sd**2))
-    torch.testing.assert_close(c_out, s * sd / torch.sqrt(s**2 + sd**2))
-    torch.testing.assert_close(c_in, 1 / torch.sqrt(s**2 + sd**2))
-    torch.testing.assert_close(c_noise, torch.log(s) / 4)
+    t = yukawa_time(s, m)
+    # κ̄ = κ(W = s², t) = m s M((m s² + t) / s), Mills' ratio M(b) = sqrt(π/2) erfcx(b / sqrt 2), by hand
+    b = (m * s**2 + t) / s
+    k = m * s * math.sqrt(math.pi / 2) * torch.from_numpy(erfcx((b / math.sqrt(2)).numpy()))
+    for target, kk in (("naive", torch.zeros_like(s)), ("conservative", k)):
+        proc = get_process("yukawa", m=m, sigma_data=sd, target=target)
+        c_skip, c_out, c_in, c_noise = proc.preconditioning(t)
+        torch.testing.assert_close(c_skip, kk + (1 - kk) * sd**2 / (s**2 + sd**2))
+        torch.testing.assert_close(c_out, (1 - kk) * s * sd / torch.sqrt(s**2 + sd**2))
+        torch.testing.assert_close(c_in, 1 / torch.sqrt(s**2 + sd**2))
+        torch.testing.assert_close(c_noise, torch.log(s) / 4)
+
+
+def test_network_target_has_unit_scale_at_every_noise_level():
+    # EDM's design rule: for data of scale sigma_data the regression target of the raw network,
+    # (target - c_skip x) / c_out, has about unit variance at every noise level; with EDM's coefficients and
+    # the conservative target it grows like (s / sigma_data)² at high noise (~6400 at s = 80)
+    proc = get_process("yukawa", D_eff=128.0, sigma_data=0.5)
+    g = torch.Generator().manual_seed(0)
+    n, count = 512, 400
+    for s in (0.1, 0.5, 2.0, 10.0, 80.0):
+        t = torch.full((count,), float(yukawa_time(torch.tensor(s, dtype=torch.float64), proc.m)))
+        y = 0.5 * torch.randn(count, n, generator=g, dtype=torch.float64)
+        x, target = proc.perturb_with_target(y, t.double(), g)
+        c_skip, c_out, _, _ = proc.preconditioning(t.double())
+        f = (target - c_skip[:, None] * x) / c_out[:, None]
+        assert 0.3 < float(f.square().mean()) < 1.5, s
 
 
 def test_training_density_is_lognormal_in_the_scale():
