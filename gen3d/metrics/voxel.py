@@ -2,9 +2,9 @@
 to surface points so that the point-cloud metrics apply.
 
 Grids are ``(S, 1, R, R, R)`` or ``(S, R, R, R)`` occupancy; a cell is occupied where ``value > threshold``
-(0.5 for occupancy in [0, 1]; pass 0 for model-space grids in {-1, +1}). Grid convention (conventions.md):
-index [i, j, k] is (x, y, z) with cell centre ``origin + (idx + 0.5) * spacing``, default origin (-1,-1,-1),
-spacing 2/R.
+(0.5 for occupancy in [0, 1]; pass 0 for model-space grids in {-1, +1}). Grid convention (the one
+:mod:`gen3d.geometry.voxelize` writes): index [i, j, k] is (x, y, z) with cell centre
+``origin + (idx + 0.5) * spacing``, default origin (-1,-1,-1), spacing 2/R.
 """
 
 from __future__ import annotations

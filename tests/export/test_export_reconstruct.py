@@ -9,7 +9,7 @@ from gen3d.export import DegenerateShapeError, points_to_mesh
 
 
 def _chamfer(a, b):
-    """Squared-distance Chamfer (DESIGN.md section 5) by exact nearest neighbours."""
+    """Squared-distance Chamfer (the PointFlow convention gen3d.metrics uses) by exact nearest neighbours."""
     return float((cKDTree(b).query(a)[0] ** 2).mean() + (cKDTree(a).query(b)[0] ** 2).mean())
 
 
