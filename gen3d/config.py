@@ -16,9 +16,8 @@ trainer      max_steps, precision, devices, checkpoint / gallery / log intervals
 ============ =====================================================================================
 
 Unknown groups and unknown keys in the fixed groups are errors naming the key and the allowed keys.
-``process``
-and ``net`` take free keyword arguments (their factories validate them). The ``sampler`` group takes, besides
-its four keys, the options of the chosen sampler (the keyword arguments of its function in
+``process`` and ``net`` take free keyword arguments (their factories validate them). The ``sampler`` group
+takes, besides its four keys, the options of the chosen sampler (the keyword arguments of its function in
 ``gen3d.samplers.SAMPLERS``, e.g. ``S_churn``/``S_min``/``S_max``/``S_noise`` for ``edm_stochastic``,
 ``rtol``/``atol`` for ``adaptive``): name, schedule and options are checked against the sampler's signature
 when the config is resolved (an option set to ``null`` is removed: the sampler's default applies).

@@ -1,9 +1,8 @@
 """Batched sampling from a trained denoiser with per-sample seeds.
 
 Shape ``i`` depends only on ``seeds[i]`` (and the model, sampler and steps), never on the batch size or its
-position in the batch: every sample gets its own ``torch.Generator``
-(``gen3d.random.generators_for_seeds``) that
-draws its prior sample and any sampler noise.
+position in the batch: every sample gets its own ``torch.Generator`` (``gen3d.random.generators_for_seeds``)
+that draws its prior sample and any sampler noise.
 """
 
 from __future__ import annotations
@@ -96,7 +95,7 @@ def generate(
         seeds: ``S`` integer seeds.
         cond: ``(S,)`` class labels or None.
         guidance: classifier-free guidance weight ``w`` (needs ``cond`` and ``null_label``); None: no
-        guidance.
+            guidance.
         callback: ``callback(start, i, sigma, x, x0_hat)`` for every sampler step of the batch starting at
             sample ``start`` (``x`` is ``(b, ...)``).
         schedule, rho: the sigma grid (``gen3d.samplers.get_schedule``).

@@ -11,13 +11,13 @@ __all__ = ["ClassifierFreeGuidance"]
 class ClassifierFreeGuidance(nn.Module):
     """``D_w(x; sigma, c) = D(x; sigma, null) + w * (D(x; sigma, c) - D(x; sigma, null))``.
 
-    One batched forward of ``2B`` per call: the conditional and unconditional halves share the input. ``w =
-    1``
-    is the plain conditional model, ``w = 0`` the unconditional one, ``w > 1`` sharpens towards the class.
+    One batched forward of ``2B`` per call: the conditional and unconditional halves share the input.
+    ``w = 1`` is the plain conditional model, ``w = 0`` the unconditional one, ``w > 1`` sharpens towards the
+    class.
 
     Args:
         denoiser: ``denoiser(x (B, ...), sigma (B,), cond (B,) int64) -> (B, ...)`` trained with label
-        dropout.
+            dropout.
         w: guidance weight.
         null_label: the label of the unconditional class (``num_classes`` of the net).
     """

@@ -1,5 +1,4 @@
-"""VE process (Song et al. 2021, EDM Table 1 "VE"): sigma(t) = sqrt(t), s(t) = 1, log-uniform training
-sigma.
+"""VE process (Song et al. 2021, EDM Table 1 "VE"): sigma(t) = sqrt(t), s(t) = 1, log-uniform training sigma.
 
 Preconditioning (EDM Table 1, VE column; NVlabs/edm ``VEPrecond``): ``c_skip = 1``, ``c_out = sigma``,
 ``c_in = 1``; with ``lambda = 1 / sigma^2`` the effective weight ``lambda c_out^2`` is 1. ``c_noise`` is

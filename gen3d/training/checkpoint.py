@@ -3,10 +3,10 @@
 Reading checkpoints and rebuilding the denoiser live in the Lightning-free :mod:`gen3d.models`;
 ``read_checkpoint`` and ``load_denoiser`` are re-exported here for existing callers.
 
-Lightning's own ``_atomic_save`` goes through an fsspec transaction whose local temp file lives in the
-system temp folder and is moved (copied across file systems, never fsynced) into place, so a kill can leave a
-partial file. :class:`AtomicCheckpointIO` writes through :func:`gen3d.atomic.atomic_path` instead: temp file
-in the destination folder, fsync, ``os.replace``.
+Lightning's own ``_atomic_save`` goes through an fsspec transaction whose local temp file lives in the system
+temp folder and is moved (copied across file systems, never fsynced) into place, so a kill can leave a partial
+file. :class:`AtomicCheckpointIO` writes through :func:`gen3d.atomic.atomic_path` instead: temp file in the
+destination folder, fsync, ``os.replace``.
 """
 
 from __future__ import annotations

@@ -12,11 +12,10 @@ class EMA:
     """EMA copy of ``module``'s state dict.
 
     After every optimiser step ``update(module)`` sets ``ema = d * ema + (1 - d) * param`` for floating-point
-    parameters, with ``d = decay`` or, with ``warmup``, ``d = min(decay, (1 + t) / (10 + t))`` (``t``:
-    number of
-    earlier updates, kept in the state) so early,
-    poorly trained weights fade quickly. Buffers (and integer tensors) are copied as they are.
-    The shadow lives on the module's device; :meth:`state_dict` / :meth:`load_state_dict` round-trip exactly.
+    parameters, with ``d = decay`` or, with ``warmup``, ``d = min(decay, (1 + t) / (10 + t))`` (``t``: number
+    of earlier updates, kept in the state) so early, poorly trained weights fade quickly. Buffers (and integer
+    tensors) are copied as they are. The shadow lives on the module's device; :meth:`state_dict` /
+    :meth:`load_state_dict` round-trip exactly.
     """
 
     def __init__(self, module: nn.Module, decay: float = 0.999, warmup: bool = True):

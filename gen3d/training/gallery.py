@@ -29,9 +29,8 @@ log = logging.getLogger(__name__)
 def save_scatter_gallery(
     shapes: np.ndarray, path: str | os.PathLike, titles: list[str] | None = None
 ) -> Path:
-    """Matplotlib gallery: point clouds ``(S, N, 3)`` as 3D scatters, voxels ``(S, 1, R, R, R)`` (occupied
-    = x > 0)
-    as the scatter of occupied cell centres. Written atomically as PNG."""
+    """Matplotlib gallery: point clouds ``(S, N, 3)`` as 3D scatters, voxels ``(S, 1, R, R, R)`` (occupied:
+    ``x > 0``) as the scatter of occupied cell centres. Written atomically as PNG."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -1,12 +1,10 @@
 """The LightningModule: one denoiser trained with one physical process, with EMA weights.
 
 The module is thin on purpose. The process (``gen3d.processes``) owns the noise-level density, the
-perturbation
-kernel and the loss weight; the denoiser (``gen3d.precond`` around a ``gen3d.nets`` backbone) owns the
-network.
-The module adds what training needs around them: label dropout for classifier-free guidance, per-step random
-generators (so a resumed run draws exactly the noise the uninterrupted run would have), the EMA copy, loss per
-ln(sigma) bucket, a NaN/inf guard, and the checkpoint payload (EMA + resolved config).
+perturbation kernel and the loss weight; the denoiser (``gen3d.precond`` around a ``gen3d.nets`` backbone)
+owns the network. The module adds what training needs around them: label dropout for classifier-free guidance,
+per-step random generators (so a resumed run draws exactly the noise the uninterrupted run would have), the
+EMA copy, loss per ln(sigma) bucket, a NaN/inf guard, and the checkpoint payload (EMA + resolved config).
 """
 
 from __future__ import annotations
@@ -35,9 +33,8 @@ class Gen3dModule(L.LightningModule):
 
     Args:
         denoiser: nn.Module, ``(B, ...)`` states -> ``(B, ...)`` denoised estimates.
-        process: a gen3d process (``sample_sigma(B, generator, device)``, ``loss(denoiser, x0, cond,
-        generator,
-            sigma) -> (B,)``).
+        process: a gen3d process (``sample_sigma(B, generator, device)``,
+            ``loss(denoiser, x0, cond, generator, sigma) -> (B,)``).
         optim: the ``optim`` config group (lr, betas, weight_decay, warmup_steps, ema_decay, ema_warmup,
             p_uncond, sigma_buckets).
         config: the resolved config, stored in every checkpoint.

@@ -12,8 +12,8 @@ from gen3d.samplers.schedules import vp_schedule
 
 
 def edm_vp_grid(n, beta_d=19.9, beta_min=0.1, eps_s=1e-3):
-    """EDM Table 1, VP: t_i = 1 + i / (N - 1) (eps_s - 1) and
-    sigma(t) = sqrt(exp(beta_d t^2 / 2 + beta_min t) - 1)."""
+    """EDM Table 1, VP: t_i = 1 + i / (N - 1) (eps_s - 1) and sigma(t) = sqrt(exp(beta_d t^2 / 2 + beta_min t)
+    - 1)."""
     t = 1 + np.arange(n) / (n - 1) * (eps_s - 1)
     return np.sqrt(np.expm1(0.5 * beta_d * t**2 + beta_min * t))
 

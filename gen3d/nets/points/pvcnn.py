@@ -1,5 +1,5 @@
-"""Point-voxel CNN denoiser for point clouds (B, N, 3), in the spirit of PVCNN (Liu et al. 2019) and PVD
-(Zhou et al. 2021).
+"""Point-voxel CNN denoiser for point clouds (B, N, 3), in the spirit of PVCNN (Liu et al. 2019) and PVD (Zhou
+et al. 2021).
 
 Architecture (flat, like PVCNN's part-segmentation network, so that every step is permutation-equivariant;
 PVD's farthest-point-sampling hierarchy is not, since FPS depends on the starting index):
