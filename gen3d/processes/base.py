@@ -25,7 +25,7 @@ from gen3d.random import GeneratorLike, check_generator, randn
 # gen3d.analytic (and older code) import them from this module.
 from gen3d.tensors import check_positive, check_sigma, expand_sigma
 
-__all__ = ["Process", "check_sigma", "expand_sigma", "check_positive"]
+__all__ = ["Process", "check_prior_shape", "check_sigma", "expand_sigma", "check_positive"]
 
 
 def _check_x(x0: torch.Tensor) -> None:
@@ -35,6 +35,15 @@ def _check_x(x0: torch.Tensor) -> None:
         raise ValueError(
             f"x0 must have shape (B, ...) with B >= 1 and a non-empty sample, got {tuple(x0.shape)}"
         )
+
+
+def check_prior_shape(shape) -> tuple[int, ...]:
+    """``shape`` of a prior draw as a tuple of ints: ``(B, ...)`` with ``B >= 1`` and a non-empty sample,
+    else ValueError. Every process's :meth:`Process.prior` starts with it."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) < 2 or shape[0] < 1 or math.prod(shape[1:]) == 0:
+        raise ValueError(f"prior shape must be (B, ...) with B >= 1 and a non-empty sample, got {shape}")
+    return shape
 
 
 class Process(ABC):
@@ -69,9 +78,8 @@ class Process(ABC):
         """EDM Table 1's ``(c_skip, c_out, c_in, c_noise)`` at ``sigma`` (B,), each (B,), for the denoiser
         ``D(x; sigma) = c_skip x + c_out F(c_in x; c_noise)`` (:class:`gen3d.precond.Precond`).
 
-        Default: EDM's, ``c_skip = sigma_d^2 / (sigma^2 + sigma_d^2)``,
-        ``c_out = sigma sigma_d / sqrt(sigma^2 + sigma_d^2)``, ``c_in = 1 / sqrt(sigma^2 + sigma_d^2)``,
-        ``c_noise = ln(sigma) / 4``.
+        Default: EDM's, ``c_skip = sigma_d^2 / (sigma^2 + sigma_d^2)``, ``c_noise = ln(sigma) / 4``,
+        ``c_out = sigma sigma_d / sqrt(sigma^2 + sigma_d^2)``, ``c_in = 1 / sqrt(sigma^2 + sigma_d^2)``.
         """
         return edm_coefficients(sigma, self.sigma_data)
 
@@ -156,9 +164,7 @@ class Process(ABC):
         self, shape: tuple[int, ...], generator: GeneratorLike = None, device=None, dtype=None
     ) -> torch.Tensor:
         """x_T: a draw of the kernel around 0 at ``sigma_max``, shape ``shape = (B, ...)``."""
-        shape = tuple(int(s) for s in shape)
-        if len(shape) < 2 or shape[0] < 1 or math.prod(shape[1:]) == 0:
-            raise ValueError(f"prior shape must be (B, ...) with B >= 1 and a non-empty sample, got {shape}")
+        shape = check_prior_shape(shape)
         dtype = dtype or torch.get_default_dtype()
         sigma = torch.full((shape[0],), self.sigma_max, dtype=torch.float64, device=device)
         return self.noise(shape, sigma, generator, device=device, dtype=dtype)

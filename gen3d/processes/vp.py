@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from gen3d.processes.base import Process
+from gen3d.processes.base import Process, check_prior_shape
 from gen3d.random import GeneratorLike, rand, randn
 from gen3d.tensors import (
     VP_BETA_D,
@@ -85,9 +85,7 @@ class VPProcess(Process):
         return c_skip, c_out, c_in, c_noise
 
     def prior(self, shape, generator: GeneratorLike = None, device=None, dtype=None) -> torch.Tensor:
-        shape = tuple(int(s) for s in shape)
-        if len(shape) < 2 or shape[0] < 1 or math.prod(shape[1:]) == 0:
-            raise ValueError(f"prior shape must be (B, ...) with B >= 1 and a non-empty sample, got {shape}")
+        shape = check_prior_shape(shape)
         return math.sqrt(1.0 + self.sigma_max**2) * randn(shape, generator, device=device, dtype=dtype)
 
     def _kwargs(self) -> dict[str, Any]:

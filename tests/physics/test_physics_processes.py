@@ -249,3 +249,11 @@ def test_invalid_arguments_raise_clear_errors():
         proc.sample_sigma(0)
     with pytest.raises(ValueError, match="denoiser returned shape"):
         proc.loss(lambda x, s, c=None: x[:, :2], x0)
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+@pytest.mark.parametrize("shape", [(4,), (0, 5, 3), (2, 0, 3)])
+def test_every_prior_refuses_an_empty_or_unbatched_shape(name, shape):
+    """One check (gen3d.processes.base.check_prior_shape) for every process, also VP's own prior."""
+    with pytest.raises(ValueError, match=r"prior shape must be \(B, \.\.\.\)"):
+        get_process(name, **ALL[name]).prior(shape)
