@@ -122,6 +122,14 @@ class ShapeCache:
             raise UserInputError(f"no shapes in split {split!r} of {self.path} for categories {categories}")
         return rows
 
+    def _entry(self, key: str) -> dict:
+        """The manifest entry of shape ``key`` (``<category>/<model_id>``); UserInputError when unknown."""
+        if key not in self._by_key:
+            raise UserInputError(
+                f"unknown shape {key!r} (expected a key '<category>/<model_id>' of this cache)"
+            )
+        return self._by_key[key]
+
     def _open(self, entry: dict):
         path = self.path / entry["file"]
         try:
@@ -150,14 +158,7 @@ class ShapeCache:
         """:class:`gen3d.geometry.NormParams` of each shape key (``<category>/<model_id>``)."""
         from gen3d.geometry import NormParams
 
-        out = []
-        for k in model_ids:
-            if k not in self._by_key:
-                raise UserInputError(
-                    f"unknown shape {k!r} (expected a key '<category>/<model_id>' of this cache)"
-                )
-            out.append(NormParams(*self._shape_norm(self._by_key[k])))
-        return out
+        return [NormParams(*self._shape_norm(self._entry(k))) for k in model_ids]
 
     def voxel_params(self, model_ids) -> list:
         """:class:`gen3d.geometry.NormParams` of each shape's voxel frame (``raw = grid_coords * scale +
@@ -166,11 +167,7 @@ class ShapeCache:
 
         out = []
         for k in model_ids:
-            if k not in self._by_key:
-                raise UserInputError(
-                    f"unknown shape {k!r} (expected a key '<category>/<model_id>' of this cache)"
-                )
-            with self._open(self._by_key[k]) as z:
+            with self._open(self._entry(k)) as z:
                 if "vox_shift" not in z.files:
                     raise UserInputError(
                         f"cache {self.path} does not record the voxel frame of {k!r}; re-run `gen3d prepare`"
@@ -204,13 +201,12 @@ class ShapeCache:
         if not 1 <= n <= self.n_points:
             raise UserInputError(f"n_points must be in 1..{self.n_points} (what the cache holds), got {n}")
         rows = self.entries(split, categories, max_count)
-        pts = np.empty((len(rows), n, 3), dtype=np.float32)
-        for i, e in enumerate(rows):
-            with self._open(e) as z:
-                shift, scale = self._shape_norm(e, z)
-                pts[i] = (z["points"][:n].astype(np.float64) - shift) / scale
-        labels = np.array([self.class_names.index(e["name"]) for e in rows], dtype=np.int64)
-        return pts, labels, [e["key"] for e in rows]
+
+        def read(e: dict, z) -> np.ndarray:
+            shift, scale = self._shape_norm(e, z)
+            return (z["points"][:n].astype(np.float64) - shift) / scale
+
+        return self._stack(rows, (n, 3), read), *self._labels_and_keys(rows)
 
     def load_normals(self, split: str, categories=None, max_count=None, n_points: int | None = None):
         """-> ``normals (S,N,3) float32`` in the order of :meth:`load_points` (caches made with
@@ -219,14 +215,14 @@ class ShapeCache:
             raise UserInputError(f"cache {self.path} was prepared without --normals")
         n = self.n_points if n_points is None else int(n_points)
         rows = self.entries(split, categories, max_count)
-        out = np.empty((len(rows), n, 3), dtype=np.float32)
-        for i, e in enumerate(rows):
-            with self._open(e) as z:
-                nrm = z["normals"][:n].astype(np.float64)
-                _, scale = self._shape_norm(e, z)
-                nrm = nrm / scale  # normals transform by the inverse scale, then renormalise
-                out[i] = nrm / np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
-        return out
+
+        def read(e: dict, z) -> np.ndarray:
+            nrm = z["normals"][:n].astype(np.float64)
+            _, scale = self._shape_norm(e, z)
+            nrm = nrm / scale  # normals transform by the inverse scale, then renormalise
+            return nrm / np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
+
+        return self._stack(rows, (n, 3), read)
 
     def load_voxels(
         self, split: str, resolution: int = 32, kind: str = "solid", categories=None, max_count=None
@@ -241,10 +237,22 @@ class ShapeCache:
                 f"prepare it with --voxels {r}"
             )
         rows = self.entries(split, categories, max_count)
-        vox = np.empty((len(rows), 1, r, r, r), dtype=np.float32)
+
+        def read(e: dict, z) -> np.ndarray:
+            return np.unpackbits(z[f"{kind}_{r}"], count=r**3).reshape(1, r, r, r)
+
+        return self._stack(rows, (1, r, r, r), read), *self._labels_and_keys(rows)
+
+    def _stack(self, rows: list[dict], sample_shape: tuple[int, ...], read) -> np.ndarray:
+        """The one loader loop: ``(S, *sample_shape) float32`` with row ``i = read(rows[i], npz)``, each shape
+        file opened once."""
+        out = np.empty((len(rows), *sample_shape), dtype=np.float32)
         for i, e in enumerate(rows):
             with self._open(e) as z:
-                bits = np.unpackbits(z[f"{kind}_{r}"], count=r**3)
-            vox[i, 0] = bits.reshape(r, r, r)
+                out[i] = read(e, z)
+        return out
+
+    def _labels_and_keys(self, rows: list[dict]) -> tuple[np.ndarray, list[str]]:
+        """``labels (S,) int64`` (indices into :attr:`class_names`) and the shape keys of ``rows``."""
         labels = np.array([self.class_names.index(e["name"]) for e in rows], dtype=np.int64)
-        return vox, labels, [e["key"] for e in rows]
+        return labels, [e["key"] for e in rows]

@@ -388,6 +388,32 @@ def _fit_global(out: Path, records: list[ShapeRecord], status: dict):
     return fit_global_normalization(stream())
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """Which shapes of the collection a run prepares (may change between runs into the same cache)."""
+
+    layout: str
+    root: str | os.PathLike
+    categories: object = None
+    splits: object = None
+    max_count: int | None = None
+    seed: int = 0
+    split_file: str | os.PathLike | None = None
+    binvox: str | None = None
+
+    def manifest_entry(self) -> dict:
+        """The ``selection`` entry of the manifest (lists as lists, a comma-separated string as given)."""
+        return {
+            "categories": _as_listed(self.categories),
+            "splits": _as_listed(self.splits),
+            "max_count": self.max_count,
+        }
+
+
+def _as_listed(value):
+    return value if value is None or isinstance(value, str) else list(value)
+
+
 def prepare(
     layout: str,
     root,
@@ -407,6 +433,41 @@ def prepare(
     binvox: str | None = None,
 ) -> PrepareResult:
     """Preprocess a collection into the cache ``out`` (see the module docstring for layout and rules)."""
+    sel = _Selection(layout, root, categories, splits, max_count, seed, split_file, binvox)
+    normalize, res = _check_processing(n_points, voxels, normalize)
+    ds = _open_selection(sel, normals, normalize)
+    out = Path(out)
+    source = layout if binvox is None else f"{layout}:{binvox}.binvox"
+    p = PrepareParams(
+        source, str(Path(root).resolve()), int(n_points), bool(normals), res, normalize, int(seed)
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    _check_params(out, p)
+
+    records = list(ds)
+    status, todo = _triage(records, out, p)
+    done = _up_to_date(out, records, status) if not todo else None
+    if done is not None:
+        return done
+    for s in _run_tasks(todo, int(workers), progress):
+        status[s["key"]] = s
+
+    ok = [r for r in records if status[r.key]["status"] == "ok"]
+    norm_global = _fit_global(out, records, status) if normalize == "global" and ok else None
+    skipped, reasons = _write_report(out, records, status)
+    if not ok:
+        raise UserInputError(
+            f"none of the {len(records)} selected shapes is usable "
+            f"({', '.join(f'{k}: {v}' for k, v in reasons.most_common())}); see {out / 'report.json'}"
+        )
+    _write_manifest(out, p, sel, ds.notes, ok, status, norm_global)
+    reused = len(records) - len(todo)
+    return PrepareResult(out, len(records), len(todo), reused, len(skipped), False, dict(reasons))
+
+
+def _check_processing(n_points: int, voxels, normalize: str) -> tuple[str, tuple[int, ...]]:
+    """The normalisation kind's canonical name and the sorted unique voxel resolutions; UserInputError for a
+    bad kind, ``n_points < 1`` or a resolution below 2."""
     from gen3d.geometry import Normalization
 
     try:
@@ -418,60 +479,73 @@ def prepare(
     res = tuple(sorted({int(r) for r in voxels}))
     if any(r < 2 for r in res):
         raise UserInputError(f"voxel resolutions must be >= 2, got {list(voxels)}")
-    ds = open_dataset(layout, root, categories, splits, max_count, seed, split_file=split_file, binvox=binvox)
+    return normalize, res
+
+
+def _open_selection(sel: _Selection, normals: bool, normalize: str):
+    """The selected collection, refused when empty or when it cannot give what was asked (a train split for
+    the ``global`` normalisation, normals from point files)."""
+    ds = open_dataset(
+        sel.layout,
+        sel.root,
+        sel.categories,
+        sel.splits,
+        sel.max_count,
+        sel.seed,
+        split_file=sel.split_file,
+        binvox=sel.binvox,
+    )
     if len(ds) == 0:
-        raise UserInputError(f"the selection is empty: no shapes in {root} match the categories/splits given")
+        raise UserInputError(
+            f"the selection is empty: no shapes in {sel.root} match the categories/splits given"
+        )
     if normalize == "global" and not any(r.split == "train" for r in ds):
         raise UserInputError(
             "global normalisation is fitted on the train split, but the selection has no train shapes; "
             "include train in --splits or choose another --normalize"
         )
-    if normals and layout in ("pc15k", "points"):
+    if normals and sel.layout in ("pc15k", "points"):
         raise UserInputError(
-            f"--normals is not available for the {layout!r} layout: point files carry no normals"
+            f"--normals is not available for the {sel.layout!r} layout: point files carry no normals"
         )
-    out = Path(out)
-    source = layout if binvox is None else f"{layout}:{binvox}.binvox"
-    p = PrepareParams(
-        source, str(Path(root).resolve()), int(n_points), bool(normals), res, normalize, int(seed)
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    _check_params(out, p)
+    return ds
 
-    records = list(ds)
-    status = {}
-    todo = []
+
+def _triage(records: list[ShapeRecord], out: Path, p: PrepareParams) -> tuple[dict, list]:
+    """``(status by key of the shapes already done, worker tasks for the others)``."""
+    status, todo = {}, []
     for r in records:
         s = _done_status(r, out, p)
         if s is None:
             todo.append((r, str(out), p))
         else:
             status[r.key] = s
-    manifest_path = out / "manifest.json"
-    if not todo and manifest_path.is_file():
-        try:
-            listed = {s["key"] for s in json.loads(manifest_path.read_text())["shapes"]}
-            listed |= {s["key"] for s in json.loads((out / "report.json").read_text())["skipped"]}
-        except (OSError, ValueError, KeyError):
-            listed = None
-        if listed == {r.key for r in records}:
-            n_skip = sum(s["status"] == "skipped" for s in status.values())
-            log.info("cache %s is up to date (%d shapes); nothing to do", out, len(records))
-            return PrepareResult(
-                out,
-                len(records),
-                0,
-                len(records) - n_skip,
-                n_skip,
-                True,
-                dict(Counter(s["reason"] for s in status.values() if s["reason"])),
-            )
-    reused = len(records) - len(todo)
-    for s in _run_tasks(todo, int(workers), progress):
-        status[s["key"]] = s
+    return status, todo
 
+
+def _up_to_date(out: Path, records: list[ShapeRecord], status: dict) -> PrepareResult | None:
+    """With every shape done: the result of a run with nothing to do when the manifest and the report list
+    exactly these shapes, else None (the manifest is rewritten for the new selection)."""
+    manifest_path = out / "manifest.json"
+    if not manifest_path.is_file():
+        return None
+    try:
+        listed = {s["key"] for s in json.loads(manifest_path.read_text())["shapes"]}
+        listed |= {s["key"] for s in json.loads((out / "report.json").read_text())["skipped"]}
+    except (OSError, ValueError, KeyError):
+        return None
+    if listed != {r.key for r in records}:
+        return None
+    n_skip = sum(s["status"] == "skipped" for s in status.values())
+    log.info("cache %s is up to date (%d shapes); nothing to do", out, len(records))
+    reasons = dict(Counter(s["reason"] for s in status.values() if s["reason"]))
+    return PrepareResult(out, len(records), 0, len(records) - n_skip, n_skip, True, reasons)
+
+
+def _write_report(out: Path, records: list[ShapeRecord], status: dict) -> tuple[list[ShapeRecord], Counter]:
+    """Write ``report.json`` (counts, and every skipped shape with its reason); warn when shapes were skipped.
+    Returns the skipped records and the count of each reason."""
     ok = [r for r in records if status[r.key]["status"] == "ok"]
-    norm_global = _fit_global(out, records, status) if normalize == "global" and ok else None
     skipped = [r for r in records if status[r.key]["status"] == "skipped"]
     reasons = Counter(status[r.key]["reason"] for r in skipped)
     if skipped:
@@ -500,25 +574,27 @@ def prepare(
         ],
     }
     atomic_write_text(out / "report.json", json.dumps(report, indent=2))
-    if not ok:
-        raise UserInputError(
-            f"none of the {len(records)} selected shapes is usable "
-            f"({', '.join(f'{k}: {v}' for k, v in reasons.most_common())}); see {out / 'report.json'}"
-        )
+    return skipped, reasons
+
+
+def _write_manifest(
+    out: Path,
+    p: PrepareParams,
+    sel: _Selection,
+    notes,
+    ok: list[ShapeRecord],
+    status: dict,
+    norm_global,
+) -> None:
+    """Write ``manifest.json`` last: its presence marks a complete cache (:class:`ShapeCache` reads it)."""
     manifest = {
         "format": CACHE_FORMAT,
         "gen3d_version": __version__,
         "params": p.to_dict(),
-        "selection": {
-            "categories": categories
-            if categories is None or isinstance(categories, str)
-            else list(categories),
-            "splits": splits if splits is None or isinstance(splits, str) else list(splits),
-            "max_count": max_count,
-        },
-        "dataset_notes": ds.notes,
-        "normalization": {"kind": normalize, "global": norm_global.to_dict() if norm_global else None},
-        "voxel_frame": normalize if normalize in _VOXEL_FRAME_KINDS else "bbox",
+        "selection": sel.manifest_entry(),
+        "dataset_notes": notes,
+        "normalization": {"kind": p.normalize, "global": norm_global.to_dict() if norm_global else None},
+        "voxel_frame": p.normalize if p.normalize in _VOXEL_FRAME_KINDS else "bbox",
         "shapes": [
             {
                 "key": r.key,
@@ -534,5 +610,4 @@ def prepare(
             for r in ok
         ],
     }
-    atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
-    return PrepareResult(out, len(records), len(todo), reused, len(skipped), False, dict(reasons))
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))

@@ -52,6 +52,11 @@ def test_shapenet_cache_points_voxels_normals_and_denormalise(tmp_path):
     assert (surf <= vox).all() and surf.sum() < vox.sum()
     nrm = c.load_normals("train")
     assert np.allclose(np.linalg.norm(nrm, axis=2), 1, atol=1e-4)
+    assert c.load_normals("train", n_points=10).shape == (len(vids), 10, 3)
+    assert len(c.voxel_params(vids)) == len(c.norm_params(vids)) == len(vids)
+    for lookup in (c.norm_params, c.voxel_params):
+        with pytest.raises(UserInputError, match="unknown shape 'nope/none'"):
+            lookup([vids[0], "nope/none"])
     m = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert m["gen3d_version"] and all(len(s["sha1"]) == 40 for s in m["shapes"])
     assert m["shapes"][0]["source"].endswith("model_normalized.obj")
@@ -222,6 +227,24 @@ def test_rerun_does_no_work_and_interrupted_run_resumes(tmp_path, capsys):
     box((3, 1, 1)).export(f0)
     os.utime(f0, ns=(1, 1))
     assert prepare("folder", root, out, n_points=128, voxels=(8,), progress=False).processed == 1
+
+
+def test_a_new_selection_of_done_shapes_rewrites_the_manifest_without_work(tmp_path):
+    """Every shape done but the manifest lists others (or the report is unreadable): nothing is processed,
+    the manifest and the report are written for the new selection; the next identical run is up to date."""
+    root = make_folder(tmp_path / "f", n=3)
+    out = tmp_path / "c"
+    assert _prep(root, out, "folder", n_points=64).processed == 9
+    sub = _prep(root, out, "folder", n_points=64, categories="balls")
+    assert sub.processed == 0 and not sub.up_to_date and sub.reused == sub.total == 3
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["shapes"]) == sub.total and manifest["selection"]["categories"] == "balls"
+    assert len(ShapeCache(out)) == sub.total
+    assert _prep(root, out, "folder", n_points=64, categories="balls").up_to_date
+    (out / "report.json").write_text("{")
+    again = _prep(root, out, "folder", n_points=64, categories="balls")
+    assert not again.up_to_date and again.processed == 0
+    assert json.loads((out / "report.json").read_text())["total"] == sub.total
 
 
 def test_parallel_workers_give_the_same_cache_as_one(tmp_path):
