@@ -20,6 +20,14 @@ UNEQUAL_CHOICES = ("subsample", "refuse")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_inputs(parser)
+    _add_scoring(parser)
+    _add_novelty_jsd_intervals(parser)
+    _add_outputs(parser)
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    """The sets: samples, reference, the protocol preset and the reference's split and categories."""
     parser.add_argument(
         "samples",
         nargs="+",
@@ -38,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--split", default=None, help="cache split used as reference (default: val)")
     parser.add_argument("--categories", default=None, help="comma-separated cache categories (default: all)")
+
+
+def _add_scoring(parser: argparse.ArgumentParser) -> None:
+    """What is scored and how: metrics, normalisation, points and shapes per set, unequal sizes, EMD."""
     parser.add_argument("--metrics", default=None, help="point metrics: cd,emd (default: both)")
     parser.add_argument(
         "--normalize",
@@ -72,6 +84,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.01,
         help="certified relative error bound of the approximate EMD (default 0.01)",
     )
+
+
+def _add_novelty_jsd_intervals(parser: argparse.ArgumentParser) -> None:
+    """The training set for novelty, the occupancy JSD, the bootstrap intervals and the seed."""
     parser.add_argument(
         "--train",
         default=None,
@@ -101,6 +117,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seed of every random choice: equal-size subsets, --max-shapes on a cache, bootstrap, "
         "grid-to-points sampling (default 0)",
     )
+
+
+def _add_outputs(parser: argparse.ArgumentParser) -> None:
+    """Grid threshold, JSON and plot outputs."""
     parser.add_argument(
         "--voxel-threshold",
         type=float,
@@ -125,14 +145,20 @@ class _Set:
 
 
 def _load_cache(
-    path: Path, args, split: str, n_points: int | None, units: str, max_shapes: int | None
+    path: Path,
+    split: str,
+    n_points: int | None,
+    units: str,
+    max_shapes: int | None,
+    categories: str | None = None,
+    seed: int = 0,
 ) -> _Set:
-    """Points of a prepared cache's ``split`` (``--categories``). ``n_points``: this many points per shape
-    (the cache stores its points in random order, so the first ``n_points`` are a uniform random subset of
-    the surface sample). ``units``: "normalised" (the cache's normalisation), "raw" (mapped back to raw
-    units, to match samples written by ``gen3d sample --denormalize``) or "voxel" (each shape in the frame
-    its grids were made in, to match generated grids). ``max_shapes``: a seeded random subset (``--seed``)
-    of that size over the whole selection."""
+    """Points of a prepared cache's ``split`` (``categories``: comma-separated, None: all). ``n_points``: this
+    many points per shape (the cache stores its points in random order, so the first ``n_points`` are a
+    uniform random subset of the surface sample). ``units``: "normalised" (the cache's normalisation), "raw"
+    (mapped back to raw units, to match samples written by ``gen3d sample --denormalize``) or "voxel" (each
+    shape in the frame its grids were made in, to match generated grids). ``max_shapes``: a random subset
+    (seeded by ``seed``) of that size over the whole selection."""
     import numpy as np
 
     from gen3d.metrics.subsets import take_shapes
@@ -143,7 +169,7 @@ def _load_cache(
         raise UserInputError(
             f"{path} is a directory but the shape cache module is unavailable: {e}"
         ) from None
-    cats = args.categories.split(",") if args.categories else None
+    cats = categories.split(",") if categories else None
     cache = ShapeCache(path)
     if n_points is not None and n_points > cache.n_points:
         raise UserInputError(
@@ -151,7 +177,7 @@ def _load_cache(
         )
     pts, labels, ids = cache.load_points(split, categories=cats, n_points=n_points)
     n_all = len(pts)
-    keep = take_shapes(n_all, max_shapes, random=True, seed=args.seed)
+    keep = take_shapes(n_all, max_shapes, random=True, seed=seed)
     pts, labels, ids = pts[keep], labels[keep], [ids[i] for i in keep]
     if units == "raw":
         pts = np.asarray(cache.denormalize(pts, ids), dtype=np.float32)
@@ -172,7 +198,7 @@ def _load_cache(
         "max_shapes": max_shapes,
     }
     if len(keep) < n_all:
-        info["selection"] = f"{len(keep)} of {n_all} shapes drawn at random (--max-shapes, seed {args.seed})"
+        info["selection"] = f"{len(keep)} of {n_all} shapes drawn at random (--max-shapes, seed {seed})"
     groups = [cache.class_names[int(k)] for k in labels]
     return _Set("points", pts, info, units == "raw", groups, {"cache": cache})
 
@@ -204,12 +230,15 @@ def _load_file(path: Path, n_points: int | None, max_shapes: int | None) -> _Set
     return _Set(kind, data, info, s.meta.get("denormalized"), groups, s.meta)
 
 
-def _load(path: str, args, split: str, n_points, units: str, max_shapes, file_points) -> _Set:
-    """A cache (``n_points`` per shape: the samples' count) or a sample file (cut to ``file_points``, the
-    ``--points`` option, only when given: Chamfer distance takes unequal counts)."""
+def _load(
+    path: str, split: str, n_points, units: str, max_shapes, file_points, categories=None, seed: int = 0
+) -> _Set:
+    """A cache (``n_points`` per shape: the samples' count; ``categories``, ``seed``: see
+    :func:`_load_cache`) or a sample file (cut to ``file_points``, the ``--points`` option, only when given:
+    Chamfer distance takes unequal counts)."""
     p = Path(path)
     if p.is_dir():
-        return _load_cache(p, args, split, n_points, units, max_shapes)
+        return _load_cache(p, split, n_points, units, max_shapes, categories, seed)
     return _load_file(p, file_points, max_shapes)
 
 
@@ -250,25 +279,27 @@ def _plot(path: str, result: dict, mats: dict) -> None:
     plt.close(fig)
 
 
-def _options(args) -> tuple[dict, dict | None]:
-    """Resolved option values (``--protocol`` preset and explicit flags) and the protocol record."""
+def _options(
+    protocol: str | None,
+    given: dict,
+    no_jsd: bool,
+    max_shapes: int | None = None,
+    bootstrap: int = 1000,
+    ci: float = 0.95,
+) -> tuple[dict, dict | None]:
+    """Resolved option values and the protocol record: the ``protocol`` preset (``--protocol``) and the
+    explicit flags ``given`` (``normalize``, ``split``, ``metrics``, ``points``, ``jsd_mode``; None: not
+    given), after checking the ranges of ``--max-shapes``, ``--points``, ``--bootstrap`` and ``--ci``."""
     from gen3d.metrics.presets import resolve_options
 
-    for flag, value, low in (("--max-shapes", args.max_shapes, 1), ("--points", args.points, 1)):
+    for flag, value, low in (("--max-shapes", max_shapes, 1), ("--points", given.get("points"), 1)):
         if value is not None and value < low:
             raise UserInputError(f"{flag} must be >= {low}, got {value}")
-    if args.bootstrap < 0:
-        raise UserInputError(f"--bootstrap must be >= 0 (0: no intervals), got {args.bootstrap}")
-    if not 0 < args.ci < 1:
-        raise UserInputError(f"--ci must be a level in (0, 1), e.g. 0.95, got {args.ci}")
-    given = {
-        "normalize": args.normalize,
-        "split": args.split,
-        "metrics": args.metrics,
-        "points": args.points,
-        "jsd_mode": args.jsd_mode,
-    }
-    return resolve_options(args.protocol, given, args.no_jsd)
+    if bootstrap < 0:
+        raise UserInputError(f"--bootstrap must be >= 0 (0: no intervals), got {bootstrap}")
+    if not 0 < ci < 1:
+        raise UserInputError(f"--ci must be a level in (0, 1), e.g. 0.95, got {ci}")
+    return resolve_options(protocol, given, no_jsd)
 
 
 def _check_files_agree(gens: list, paths: list) -> None:
@@ -353,89 +384,112 @@ def _as_points(s, n: int, rng, threshold: float):
     return voxels_to_surface_points(s.data, n, rng, threshold=threshold, origin=origin, spacing=spacing)
 
 
+@dataclass(frozen=True)
+class _Scoring:
+    """How every sample file is scored against the reference (resolved options and the scoring flags)."""
+
+    metrics: tuple[str, ...]
+    normalize: str
+    jsd: bool
+    jsd_mode: str
+    emd_tol: float
+    voxel_threshold: float
+    plot: bool  # keep the distance matrices for the histogram
+    n_boot: int
+    level: float
+    seed: int
+    unequal: str
+
+    def common(self) -> dict:
+        """Keyword arguments shared by the point and the voxel evaluations (intervals, equal sizes)."""
+        return {"n_boot": self.n_boot, "level": self.level, "seed": self.seed, "unequal": self.unequal}
+
+
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from gen3d.atomic import atomic_write_text
-    from gen3d.metrics.aggregate import across_files
-    from gen3d.metrics.evaluation import evaluate_point_sets, evaluate_voxel_sets
-    from gen3d.metrics.table import format_across_files, format_result
-
-    opts, protocol = _options(args)
-    metrics = tuple(m.strip() for m in opts["metrics"].split(",") if m.strip())
-    gens = [_load_file(Path(p), opts["points"], args.max_shapes) for p in args.samples]
-    _check_files_agree(gens, args.samples)
-    kind_g = gens[0].kind
-    if protocol is not None and kind_g != "points":
-        raise UserInputError(
-            f"--protocol {protocol['name']} scores point clouds; the samples hold voxel grids"
-        )
+    given = {k: getattr(args, k) for k in ("normalize", "split", "metrics", "points", "jsd_mode")}
+    selection = (args.categories, args.seed)  # a cache's categories and the seed of --max-shapes
+    opts, protocol = _options(args.protocol, given, args.no_jsd, args.max_shapes, args.bootstrap, args.ci)
+    gens = _load_samples(args.samples, opts["points"], args.max_shapes, protocol)
     units_note = _pointflow_units(gens, args.reference, protocol)
-    n_pts = gens[0].data.shape[1] if kind_g == "points" else opts["points"]
+    n_pts = gens[0].data.shape[1] if gens[0].kind == "points" else opts["points"]
     # samples written with `gen3d sample --denormalize` are in raw units: a cache reference follows them;
     # generated grids are in the cache's voxel frame: its points are mapped into that frame, shape by shape
-    units = "voxel" if kind_g == "voxels" else ("raw" if gens[0].denormalized else "normalised")
-    ref = _load(args.reference, args, opts["split"], n_pts, units, args.max_shapes, opts["points"])
+    units = "voxel" if gens[0].kind == "voxels" else ("raw" if gens[0].denormalized else "normalised")
+    ref = _load(args.reference, opts["split"], n_pts, units, args.max_shapes, opts["points"], *selection)
     _check_same_units(gens[0].denormalized, ref.denormalized, "reference")
     train = None
     if args.train is not None:
         src = args.reference if args.train == "cache" else args.train
-        train = _load(
-            src, args, "train", n_pts if ref.kind == "points" else None, units, None, opts["points"]
-        )
-        if train.kind != "points":
-            raise UserInputError("--train must hold point clouds")
+        train = _load_train(src, n_pts if ref.kind == "points" else None, units, opts["points"], *selection)
         _check_same_units(gens[0].denormalized, train.denormalized, "training set")
     _check_frames(gens[0], ref)
-    groups = (lambda g: g.groups) if ref.groups is not None else (lambda g: None)
-    common = {"n_boot": args.bootstrap, "level": args.ci, "seed": args.seed, "unequal": args.unequal}
+    scoring = _Scoring(
+        metrics=tuple(m.strip() for m in opts["metrics"].split(",") if m.strip()),
+        normalize=opts["normalize"],
+        jsd=not args.no_jsd,
+        jsd_mode=opts["jsd_mode"],
+        emd_tol=args.emd_tol,
+        voxel_threshold=args.voxel_threshold,
+        plot=bool(args.plot),
+        n_boot=args.bootstrap,
+        level=args.ci,
+        seed=args.seed,
+        unequal=args.unequal,
+    )
+    results, mats = _score_files(gens, ref, train, scoring, protocol)
+    is_cache = Path(args.reference).is_dir()
+    inputs = {
+        "samples": [str(p) for p in args.samples],
+        "reference": str(args.reference),
+        "split": opts["split"] if is_cache else None,
+        "train": args.train,
+        "reference_cache": ref.info if is_cache else None,  # with its normalisation
+        "reference_file": None if is_cache else ref.info,
+        "max_shapes": args.max_shapes,
+        "units": units_note or units,
+    }
+    options = {**opts, "unequal": args.unequal, "bootstrap": args.bootstrap, "ci": args.ci, "seed": args.seed}
+    result = _summarise(results, protocol, inputs, options, [str(p) for p in args.samples])
+    if units_note:
+        print(f"units: {units_note}")
+    if gens[0].groups is not None and ref.groups is None:
+        print("no per-category results: the samples carry class labels but the reference does not")
+    _write_outputs(result, results[0], mats, args.out, args.plot)
+    return 0
+
+
+def _load_samples(paths: list, points: int | None, max_shapes: int | None, protocol: dict | None) -> list:
+    """The sample files, which must agree (one experiment over seeds) and hold point clouds under a
+    protocol."""
+    gens = [_load_file(Path(p), points, max_shapes) for p in paths]
+    _check_files_agree(gens, paths)
+    if protocol is not None and gens[0].kind != "points":
+        raise UserInputError(
+            f"--protocol {protocol['name']} scores point clouds; the samples hold voxel grids"
+        )
+    return gens
+
+
+def _load_train(
+    src: str, n_points: int | None, units: str, file_points: int | None, categories: str | None, seed: int
+) -> _Set:
+    """The training set of the novelty score (``--train``): point clouds, used whole."""
+    train = _load(src, "train", n_points, units, None, file_points, categories, seed)
+    if train.kind != "points":
+        raise UserInputError("--train must hold point clouds")
+    return train
+
+
+def _score_files(gens: list, ref: _Set, train: _Set | None, scoring: _Scoring, protocol: dict | None):
+    """Score every sample file against ``ref``; returns the per-file results and the distance matrices of
+    the first file (for the plot; None unless ``scoring.plot``)."""
     results, mats, ref_cache = [], None, {}
     for g in gens:
         if g.kind == "voxels" and ref.kind == "voxels":
-            unsupported = [
-                o
-                for o, on in (("--normalize", opts["normalize"] != "none"), ("--train", train is not None))
-                if on
-            ]
-            if unsupported:
-                raise UserInputError(
-                    f"{' and '.join(unsupported)} apply to point clouds only; voxel grids are compared by "
-                    "IoU (convert them with `gen3d export` or score them against a point reference)"
-                )
-            res = evaluate_voxel_sets(
-                g.data,
-                ref.data,
-                threshold=args.voxel_threshold,
-                keep_matrices=bool(args.plot),
-                gen_groups=groups(g),
-                ref_groups=ref.groups,
-                **common,
-            )
+            res = _score_voxels(g, ref, train, scoring)
         else:
-            # grids against points: turn grids into surface points (in the grids' frame) so the point
-            # metrics apply
-            rng = np.random.default_rng(args.seed)
-            n = (
-                ref.data.shape[1]
-                if ref.kind == "points"
-                else (g.data.shape[1] if g.kind == "points" else 2048)
-            )
-            res = evaluate_point_sets(
-                _as_points(g, n, rng, args.voxel_threshold),
-                _as_points(ref, n, rng, args.voxel_threshold),
-                metrics=metrics,
-                normalize=opts["normalize"],
-                emd_tol=args.emd_tol,
-                train=None if train is None else train.data,
-                jsd=not args.no_jsd,
-                jsd_mode=opts["jsd_mode"],
-                keep_matrices=bool(args.plot) and mats is None,
-                gen_groups=groups(g),
-                ref_groups=ref.groups,
-                ref_cache=ref_cache if ref.kind == "points" else None,
-                **common,
-            )
-            res["converted_from_voxels"] = [k for k, s in (("gen", g), ("ref", ref)) if s.kind == "voxels"]
+            keep = scoring.plot and mats is None
+            res = _score_points(g, ref, train, scoring, keep_matrices=keep, cache=ref_cache)
         if g.kind == "voxels":
             from gen3d.metrics.frames import grid_frame_record
 
@@ -444,39 +498,93 @@ def run(args: argparse.Namespace) -> int:
         res.pop("_matrices", None)
         res["protocol"] = protocol
         results.append(res)
-    inputs = {
-        "samples": [str(p) for p in args.samples],
-        "reference": str(args.reference),
-        "split": opts["split"] if Path(args.reference).is_dir() else None,
-        "train": args.train,
-        "reference_cache": ref.info if Path(args.reference).is_dir() else None,  # with its normalisation
-        "reference_file": None if Path(args.reference).is_dir() else ref.info,
-        "max_shapes": args.max_shapes,
-        "units": units_note or units,
-    }
-    options = {**opts, "unequal": args.unequal, "bootstrap": args.bootstrap, "ci": args.ci, "seed": args.seed}
+    return results, mats
+
+
+def _score_voxels(g: _Set, ref: _Set, train: _Set | None, scoring: _Scoring) -> dict:
+    """Grids against grids, by IoU; point-cloud-only options are refused."""
+    from gen3d.metrics.evaluation import evaluate_voxel_sets
+
+    flags = (("--normalize", scoring.normalize != "none"), ("--train", train is not None))
+    unsupported = [o for o, on in flags if on]
+    if unsupported:
+        raise UserInputError(
+            f"{' and '.join(unsupported)} apply to point clouds only; voxel grids are compared by "
+            "IoU (convert them with `gen3d export` or score them against a point reference)"
+        )
+    return evaluate_voxel_sets(
+        g.data,
+        ref.data,
+        threshold=scoring.voxel_threshold,
+        keep_matrices=scoring.plot,
+        gen_groups=g.groups if ref.groups is not None else None,
+        ref_groups=ref.groups,
+        **scoring.common(),
+    )
+
+
+def _score_points(
+    g: _Set, ref: _Set, train: _Set | None, scoring: _Scoring, keep_matrices: bool, cache: dict
+) -> dict:
+    """Point clouds against point clouds; grids on either side are first turned into surface points (in
+    the grids' frame) so the point metrics apply. ``cache``: reference-side work shared across files."""
+    import numpy as np
+
+    from gen3d.metrics.evaluation import evaluate_point_sets
+
+    rng = np.random.default_rng(scoring.seed)
+    if ref.kind == "points":
+        n = ref.data.shape[1]
+    else:
+        n = g.data.shape[1] if g.kind == "points" else 2048
+    res = evaluate_point_sets(
+        _as_points(g, n, rng, scoring.voxel_threshold),
+        _as_points(ref, n, rng, scoring.voxel_threshold),
+        metrics=scoring.metrics,
+        normalize=scoring.normalize,
+        emd_tol=scoring.emd_tol,
+        train=None if train is None else train.data,
+        jsd=scoring.jsd,
+        jsd_mode=scoring.jsd_mode,
+        keep_matrices=keep_matrices,
+        gen_groups=g.groups if ref.groups is not None else None,
+        ref_groups=ref.groups,
+        ref_cache=cache if ref.kind == "points" else None,
+        **scoring.common(),
+    )
+    res["converted_from_voxels"] = [k for k, s in (("gen", g), ("ref", ref)) if s.kind == "voxels"]
+    return res
+
+
+def _summarise(results: list, protocol, inputs: dict, options: dict, sample_paths: list[str]) -> dict:
+    """Print the table; return the JSON record (one file's result, or every file's and their summary)."""
+    from gen3d.metrics.aggregate import across_files
+    from gen3d.metrics.table import format_across_files, format_result
+
     if len(results) == 1:
         result = {**results[0], "inputs": inputs, "options": options}
         print(format_result(result))
-    else:
-        summary = across_files(results)
-        result = {
-            "kind": results[0]["kind"],
-            "protocol": protocol,
-            "inputs": inputs,
-            "options": options,
-            "per_file": results,
-            "across_files": summary,
-        }
-        print(format_across_files(results, [str(p) for p in args.samples], summary))
-    if units_note:
-        print(f"units: {units_note}")
-    if gens[0].groups is not None and ref.groups is None:
-        print("no per-category results: the samples carry class labels but the reference does not")
-    if args.out:
-        atomic_write_text(args.out, json.dumps(result, indent=2))
-        print(f"wrote {args.out}")
-    if args.plot and mats:
-        _plot(args.plot, results[0], mats)
-        print(f"wrote {args.plot}")
-    return 0
+        return result
+    summary = across_files(results)
+    result = {
+        "kind": results[0]["kind"],
+        "protocol": protocol,
+        "inputs": inputs,
+        "options": options,
+        "per_file": results,
+        "across_files": summary,
+    }
+    print(format_across_files(results, sample_paths, summary))
+    return result
+
+
+def _write_outputs(result: dict, first: dict, mats, out: str | None, plot: str | None) -> None:
+    """The JSON record at ``out`` and the nearest-neighbour histogram of the first file at ``plot``."""
+    from gen3d.atomic import atomic_write_text
+
+    if out:
+        atomic_write_text(out, json.dumps(result, indent=2))
+        print(f"wrote {out}")
+    if plot and mats:
+        _plot(plot, first, mats)
+        print(f"wrote {plot}")

@@ -70,19 +70,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(config, indent=2))
         return 0
 
-    import lightning as L
-    import torch
-    from lightning.pytorch.plugins.environments import SLURMEnvironment
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-    from gen3d.training.checkpoint import remove_stale_temp_files
     from gen3d.training.components import build_datamodule, build_module, build_trainer, run_dir_of
-    from gen3d.training.preemption import Preempted
     from gen3d.training.resume_check import check_resumable
 
-    threads = args.threads or config["experiment"].get("threads") or os.cpu_count() or 1
-    torch.set_num_threads(int(threads))
-    L.seed_everything(int(config["experiment"]["seed"]), workers=True, verbose=False)
+    _seed_and_threads(config, args.threads)
     run_dir = run_dir_of(config)
     first_process = os.environ.get("LOCAL_RANK", "0") == "0"  # not a DDP worker started by Lightning
 
@@ -91,16 +82,8 @@ def run(args: argparse.Namespace) -> int:
             print(line)
 
     if first_process:
-        removed = remove_stale_temp_files(run_dir / "checkpoints") + remove_stale_temp_files(run_dir)
-        if removed:
-            note(f"gen3d fit: removed {removed} partial checkpoint file(s) left by an interrupted run")
-    resume = args.resume
-    if resume is None and SLURMEnvironment.detect() and any(run_dir.glob("hpc_ckpt_*.ckpt")):
-        # a requeued SLURM job: Lightning would resume from its newest hpc_ckpt on its own; take the newest
-        # checkpoint of any kind instead (the pre-emption last.ckpt is at the same or a later step)
-        note(f"gen3d fit: SLURM requeue checkpoints in {run_dir}: resuming as with --resume auto")
-        resume = "auto"
-    ckpt_path = _resume_path(resume, run_dir, note)
+        _remove_partial_checkpoints(run_dir, note)
+    ckpt_path = _resume_path(_slurm_resume(args.resume, run_dir, note), run_dir, note)
     dm = build_datamodule(config)
     module, config = build_module(config, dm)
     step = None
@@ -108,7 +91,49 @@ def run(args: argparse.Namespace) -> int:
         step = check_resumable(ckpt_path, config, module, args.allow_config_change)
         note(f"gen3d fit: resuming from {ckpt_path} (step {step})")
     trainer = build_trainer(config, resume_step=step)
-    last = run_dir / "checkpoints" / "last.ckpt"
+    return _fit(trainer, module, dm, ckpt_path, run_dir / "checkpoints" / "last.ckpt", config)
+
+
+def _seed_and_threads(config: dict, threads: int | None) -> None:
+    """torch's CPU threads (``--threads``, else the config's, else every core) and Lightning's global seed."""
+    import os
+
+    import lightning as L
+    import torch
+
+    threads = threads or config["experiment"].get("threads") or os.cpu_count() or 1
+    torch.set_num_threads(int(threads))
+    L.seed_everything(int(config["experiment"]["seed"]), workers=True, verbose=False)
+
+
+def _remove_partial_checkpoints(run_dir, note) -> None:
+    from gen3d.training.checkpoint import remove_stale_temp_files
+
+    removed = remove_stale_temp_files(run_dir / "checkpoints") + remove_stale_temp_files(run_dir)
+    if removed:
+        note(f"gen3d fit: removed {removed} partial checkpoint file(s) left by an interrupted run")
+
+
+def _slurm_resume(resume: str | None, run_dir, note) -> str | None:
+    """``--resume``, or ``auto`` for a requeued SLURM job (its run folder holds ``hpc_ckpt_*.ckpt``)."""
+    from lightning.pytorch.plugins.environments import SLURMEnvironment
+
+    if resume is None and SLURMEnvironment.detect() and any(run_dir.glob("hpc_ckpt_*.ckpt")):
+        # a requeued SLURM job: Lightning would resume from its newest hpc_ckpt on its own; take the newest
+        # checkpoint of any kind instead (the pre-emption last.ckpt is at the same or a later step)
+        note(f"gen3d fit: SLURM requeue checkpoints in {run_dir}: resuming as with --resume auto")
+        return "auto"
+    return resume
+
+
+def _fit(trainer, module, dm, ckpt_path: str | None, last, config: dict) -> int:
+    """``trainer.fit``; the exit status and the line that says how the run ended (done, pre-empted by a
+    signal, SIGTERM before training, interrupted)."""
+    from lightning.pytorch.plugins.environments import SLURMEnvironment
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from gen3d.training.preemption import Preempted
+
     try:
         trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
     except Preempted as e:

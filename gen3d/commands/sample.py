@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 NAME = "sample"
 HELP = "generate shapes from a trained checkpoint into an .npz sample file"
@@ -75,22 +76,24 @@ def _write_ply(path, points) -> None:
     write_mesh(trimesh.PointCloud(points), path, fmt="ply")
 
 
-def resolve_sampler_group(stored: dict, args: argparse.Namespace) -> tuple[dict, list[str]]:
-    """The sampler group to sample with: the checkpoint's ``stored`` group, ``--set sampler.*`` overrides and
-    the ``--sampler``/``--steps`` shortcuts over it, checked as at config load. When the sampler name
-    changes, the stored options (which belong to the stored sampler) are dropped; returns ``(group,
-    dropped option names)``."""
+def resolve_sampler_group(
+    stored: dict, overrides: list[str], sampler: str | None = None, steps: int | None = None
+) -> tuple[dict, list[str]]:
+    """The sampler group to sample with: the checkpoint's ``stored`` group, ``sampler.KEY=VALUE``
+    ``overrides`` (``--set``) and the ``sampler``/``steps`` shortcuts (``--sampler``/``--steps``; None: not
+    given) over it, checked as at config load. When the sampler name changes, the stored options (which
+    belong to the stored sampler) are dropped; returns ``(group, dropped option names)``."""
     from gen3d.config import SAMPLER_KEYS, apply_overrides, check_sampler_group
     from gen3d.errors import UserInputError
 
-    for item in args.overrides:
+    for item in overrides:
         if not item.partition("=")[0].strip().startswith("sampler."):
             raise UserInputError(
                 f"gen3d sample --set takes sampler.KEY=VALUE overrides only (the other groups are fixed by "
                 f"the trained model), got {item!r}"
             )
-    over = apply_overrides({}, args.overrides).get("sampler", {})
-    for flag, key, value in (("--sampler", "name", args.sampler), ("--steps", "steps", args.steps)):
+    over = apply_overrides({}, overrides).get("sampler", {})
+    for flag, key, value in (("--sampler", "name", sampler), ("--steps", "steps", steps)):
         if value is None:
             continue
         if key in over and over[key] != value:
@@ -152,118 +155,225 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from gen3d import __version__
-    from gen3d.config import SAMPLER_KEYS
-    from gen3d.errors import UserInputError
-    from gen3d.generate import TrajectoryRecorder, generate
     from gen3d.models import load_denoiser
-    from gen3d.sample_file import SampleFile, save_samples
-    from gen3d.samplers.options import effective_options
+    from gen3d.sample_file import save_samples
 
-    if args.n < 1 or args.batch_size < 1:
-        raise UserInputError("--n and --batch-size must be >= 1")
-    if args.steps is not None and args.steps < 1:
-        raise UserInputError(f"--steps must be >= 1, got {args.steps}")
+    _check_counts(args.n, args.batch_size, args.steps)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     denoiser, config, process = load_denoiser(args.ckpt, ema=not args.raw_ema, map_location=device)
-    group, dropped = resolve_sampler_group(config["sampler"], args)
+    config = _with_sampler_group(config, args.overrides, args.sampler, args.steps)
+    data = config["data"]
+    _check_args(args, data, config["sampler"]["name"])
+    cache = _denormalizer(data) if args.denormalize else None
+    labels = _Labels.of(config, args.cls, args.guidance, args.n)
+    seeds = np.arange(args.seed, args.seed + args.n, dtype=np.int64)
+    recorder = _recorder(args.n, args.record_trajectory)
+    result = _generate(
+        denoiser,
+        process,
+        config,
+        seeds,
+        labels,
+        guidance=args.guidance,
+        batch_size=args.batch_size,
+        recorder=recorder,
+        device=device,
+        progress=not args.no_progress,
+    )
+    meta = {"guidance": args.guidance, "checkpoint": str(args.ckpt), "ema": not args.raw_ema}
+    sf = _sample_file(result, config, seeds, labels, cache, recorder, meta)
+    path = save_samples(args.out, sf)
+    if args.ply_dir:
+        _write_plys(args.ply_dir, seeds, sf.points)
+    _report(args.n, path, config["sampler"], result)
+    return 0
+
+
+def _check_counts(n: int, batch_size: int, steps: int | None) -> None:
+    from gen3d.errors import UserInputError
+
+    if n < 1 or batch_size < 1:
+        raise UserInputError("--n and --batch-size must be >= 1")
+    if steps is not None and steps < 1:
+        raise UserInputError(f"--steps must be >= 1, got {steps}")
+
+
+def _with_sampler_group(config: dict, overrides: list[str], sampler: str | None, steps: int | None) -> dict:
+    """``config`` with the sampler group to sample with (:func:`resolve_sampler_group`); says which stored
+    options a change of sampler dropped."""
+    group, dropped = resolve_sampler_group(config["sampler"], overrides, sampler=sampler, steps=steps)
     if dropped:
         print(
             f"gen3d sample: sampler {group['name']!r} replaces {config['sampler']['name']!r}: dropped its "
             f"option(s) {', '.join(dropped)}"
         )
-    config = dict(config, sampler=group)
-    sampler, steps = group["name"], group["steps"]
-    options = {k: v for k, v in group.items() if k not in SAMPLER_KEYS}
-    data = config["data"]
-    _check_args(args, data, sampler)
-    cache = _denormalizer(data) if args.denormalize else None
+    return dict(config, sampler=group)
+
+
+def _options(group: dict) -> dict:
+    """The sampler options of a sampler group (every key but name, steps, schedule, rho)."""
+    from gen3d.config import SAMPLER_KEYS
+
+    return {k: v for k, v in group.items() if k not in SAMPLER_KEYS}
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """The class rules of ``--class`` / ``--guidance`` for the model the config describes.
+
+    ``label``: the class sampled (None for an unconditional model; ``num_classes``, the null class, for
+    unconditional samples of a conditional one); ``cond`` (S,) int64 or None.
+    """
+
+    class_names: list
+    num_classes: int
+    label: int | None
+    cond: object  # torch.Tensor | None
+
+    @classmethod
+    def of(cls, config: dict, cls_arg: str | None, guidance: float | None, n: int) -> _Labels:
+        import torch
+
+        from gen3d.errors import UserInputError
+
+        class_names = config["experiment"].get("class_names") or []
+        num_classes = len(class_names) if config["experiment"].get("class_cond") else 0
+        label = None
+        if cls_arg is not None:
+            if num_classes == 0:
+                raise UserInputError("--class given but the model is unconditional")
+            label = _class_label(cls_arg, class_names)
+        elif num_classes:
+            label = num_classes  # null class: the unconditional model learned through label dropout
+        cond = torch.full((n,), label, dtype=torch.long) if label is not None else None
+        if guidance is not None and cls_arg is None:
+            raise UserInputError("--guidance needs --class")
+        if num_classes and (cls_arg is None or guidance is not None):
+            # the null class (unconditional samples, the D_u half of guidance) is learnt by label dropout only
+            if float(config["optim"].get("p_uncond", 0.0)) <= 0.0:
+                raise UserInputError(
+                    "this class-conditional model was trained without label dropout (optim.p_uncond = 0), "
+                    "so it has no unconditional model: pass --class and no --guidance"
+                )
+        return cls(class_names, num_classes, label, cond)
+
+    def per_shape(self, n: int):
+        """``labels (n,) int64`` of the sample file: the class index, -1 for unconditional samples."""
+        import numpy as np
+
+        conditional = self.label is not None and self.label < self.num_classes
+        return np.full(n, self.label if conditional else -1, dtype=np.int64)
+
+
+def _recorder(n: int, every: int):
+    from gen3d.generate import TrajectoryRecorder
+
+    return TrajectoryRecorder(n, every) if every else None
+
+
+def _shape_per_sample(data: dict) -> tuple[int, ...]:
+    """``(N, 3)`` for point clouds, ``(1, R, R, R)`` for grids."""
     if data["type"] == "points":
-        shape = (int(data["n_points"]), 3)
-    else:
-        shape = (1, int(data["resolution"]), int(data["resolution"]), int(data["resolution"]))
-    class_names = config["experiment"].get("class_names") or []
-    num_classes = len(class_names) if config["experiment"].get("class_cond") else 0
-    cond = label = None
-    if args.cls is not None:
-        if num_classes == 0:
-            raise UserInputError("--class given but the model is unconditional")
-        label = _class_label(args.cls, class_names)
-    elif num_classes:
-        label = num_classes  # null class: the unconditional model learned through label dropout
-    if label is not None:
-        cond = torch.full((args.n,), label, dtype=torch.long)
-    if args.guidance is not None and (args.cls is None):
-        raise UserInputError("--guidance needs --class")
-    if num_classes and (args.cls is None or args.guidance is not None):
-        # the null class (unconditional samples, the D_u half of guidance) is only trained by label dropout
-        if float(config["optim"].get("p_uncond", 0.0)) <= 0.0:
-            raise UserInputError(
-                "this class-conditional model was trained without label dropout (optim.p_uncond = 0), "
-                "so it has no unconditional model: pass --class and no --guidance"
-            )
-    seeds = np.arange(args.seed, args.seed + args.n, dtype=np.int64)
-    recorder = TrajectoryRecorder(args.n, args.record_trajectory) if args.record_trajectory else None
+        return (int(data["n_points"]), 3)
+    r = int(data["resolution"])
+    return (1, r, r, r)
+
+
+def _generate(
+    denoiser,
+    process,
+    config: dict,
+    seeds,
+    labels: _Labels,
+    *,
+    guidance: float | None,
+    batch_size: int,
+    recorder,
+    device: str,
+    progress: bool,
+):
+    """:func:`gen3d.generate.generate` of one shape per seed (``seeds`` (S,) int64) with the config's sampler
+    group; returns its ``Generated`` (``x`` (S, ...) float32, NFE); a bad sampler setting is a user error."""
+    from gen3d.errors import UserInputError
+    from gen3d.generate import generate
+
+    group = config["sampler"]
     try:
-        result = generate(
+        return generate(
             denoiser,
             process,
-            shape,
+            _shape_per_sample(config["data"]),
             seeds.tolist(),
-            sampler=sampler,
-            steps=steps,
-            cond=cond,
-            guidance=args.guidance,
-            null_label=num_classes,
-            batch_size=args.batch_size,
+            sampler=group["name"],
+            steps=group["steps"],
+            cond=labels.cond,
+            guidance=guidance,
+            null_label=labels.num_classes,
+            batch_size=batch_size,
             callback=recorder,
             device=device,
             schedule=group["schedule"],
             rho=group["rho"],
-            progress=not args.no_progress,
-            **options,
+            progress=progress,
+            **_options(group),
         )
     except (KeyError, ValueError) as e:
         raise UserInputError(f"sampling failed: {e}") from e
-    x, nfe = result
-    x = x.numpy()
+
+
+def _sample_file(result, config: dict, seeds, labels: _Labels, cache, recorder, run_meta: dict):
+    """The :class:`~gen3d.sample_file.SampleFile` of ``result``: points (S, N, 3) (in the data's units when
+    ``cache`` de-normalises them) or occupancy grids (S, 1, R, R, R), seeds, labels, the trajectory when
+    recorded, and ``meta`` (config, sampler settings, NFE, ``run_meta``: guidance, checkpoint, ema)."""
+    import numpy as np
+
+    from gen3d import __version__
+    from gen3d.sample_file import SampleFile
+    from gen3d.samplers.options import effective_options
+
+    group = config["sampler"]
     meta = {
         "config": config,
-        "sampler": sampler,
-        "steps": steps,
+        "sampler": group["name"],
+        "steps": group["steps"],
         "schedule": group["schedule"],
         "rho": group["rho"],
-        "sampler_options": effective_options(sampler, options),
+        "sampler_options": effective_options(group["name"], _options(group)),
         **result.nfe_meta(),
-        "guidance": args.guidance,
-        "checkpoint": str(args.ckpt),
-        "ema": not args.raw_ema,
-        "class_names": class_names,
-        "denormalized": bool(args.denormalize),
+        **run_meta,
+        "class_names": labels.class_names,
+        "denormalized": cache is not None,
         "gen3d_version": __version__,
     }
+    x = result.x.numpy()
     if cache is not None:
         x = np.asarray(cache.denormalize(x), dtype=np.float32)
         meta["normalization"] = cache.normalization
-    labels = np.full(args.n, label if (label is not None and label < num_classes) else -1, dtype=np.int64)
-    sf = SampleFile(seeds=seeds, labels=labels, meta=meta)
-    if data["type"] == "points":
+    sf = SampleFile(seeds=seeds, labels=labels.per_shape(len(seeds)), meta=meta)
+    if config["data"]["type"] == "points":
         sf.points = x.astype(np.float32)
     else:
         sf.voxels = (x > 0).astype(np.float32)  # model space {-1, +1} -> occupancy
         meta["voxel_kind"] = "occupancy"
     if recorder is not None:
         sf.trajectory, sf.traj_sigmas = recorder.arrays()
-    path = save_samples(args.out, sf)
-    if args.ply_dir:
-        from pathlib import Path
+    return sf
 
-        for i, s in enumerate(seeds):
-            _write_ply(Path(args.ply_dir) / f"shape_{i:04d}_seed{s}.ply", sf.points[i])
-    opts = "".join(f" {k}={v:g}" if isinstance(v, float) else f" {k}={v}" for k, v in options.items())
-    per_batch = f", per batch {result.nfe_per_batch}" if "nfe_per_batch" in meta else ""
+
+def _write_plys(ply_dir, seeds, points) -> None:
+    """One ``shape_<i>_seed<s>.ply`` per point cloud (S, N, 3) in ``ply_dir``."""
+    from pathlib import Path
+
+    for i, s in enumerate(seeds):
+        _write_ply(Path(ply_dir) / f"shape_{i:04d}_seed{s}.ply", points[i])
+
+
+def _report(n: int, path, group: dict, result) -> None:
+    """The one line ``gen3d sample`` prints: what it wrote, with which sampler settings and NFE."""
+    options = _options(group).items()
+    opts = "".join(f" {k}={v:g}" if isinstance(v, float) else f" {k}={v}" for k, v in options)
+    per_batch = f", per batch {result.nfe_per_batch}" if "nfe_per_batch" in result.nfe_meta() else ""
     print(
-        f"gen3d sample: wrote {args.n} shapes to {path} ({sampler}{opts}, {steps} steps, "
-        f"NFE {nfe:g} per shape{per_batch})"
+        f"gen3d sample: wrote {n} shapes to {path} ({group['name']}{opts}, {group['steps']} steps, "
+        f"NFE {result.nfe:g} per shape{per_batch})"
     )
-    return 0

@@ -2,7 +2,6 @@
 signature when the config loads, and reach the sampler from gen3d fit's gallery, gen3d sample and gen3d demo;
 the sample file records them."""
 
-import argparse
 import math
 
 import numpy as np
@@ -204,10 +203,24 @@ def test_demo_passes_sampler_settings_to_every_sample_step(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--steps", "0"]) == 2
     assert "--steps must be >= 1" in capsys.readouterr().err
     assert not out.exists()
-    args = argparse.Namespace(
-        sampler="edm_stochastic", steps=4, overrides=["trainer.max_steps=2", *CHURN[1:]]
-    )
-    argv = demo._sample_argv(args, "c.ckpt", 3, 7, "s.npz", "chair")
+    overrides = ["trainer.max_steps=2", *CHURN[1:]]
+    argv = demo._sample_argv("c.ckpt", 3, 7, "s.npz", "chair", "edm_stochastic", 4, overrides)
     assert argv[argv.index("--sampler") + 1] == "edm_stochastic" and argv[argv.index("--steps") + 1] == "4"
     sets = [argv[i + 1] for i, a in enumerate(argv) if a == "--set"]
     assert sets == CHURN[1:]
+
+
+def test_resolve_sampler_group_takes_explicit_arguments():
+    """The library helper behind gen3d sample's and gen3d demo's sampler flags: no argparse namespace."""
+    from gen3d.commands.sample import resolve_sampler_group
+
+    stored = {"name": "edm_stochastic", "steps": 18, "schedule": "karras", "rho": 7.0, "S_churn": 40.0}
+    group, dropped = resolve_sampler_group(stored, [], sampler="heun", steps=5)
+    assert (group["name"], group["steps"], dropped) == ("heun", 5, ["S_churn"]) and "S_churn" not in group
+    group, dropped = resolve_sampler_group(stored, ["sampler.S_churn=10"])
+    assert group["S_churn"] == 10.0 and group["name"] == "edm_stochastic" and dropped == []
+    assert resolve_sampler_group(stored, ["sampler.steps=5"], steps=5)[0]["steps"] == 5
+    with pytest.raises(UserInputError, match="disagree"):
+        resolve_sampler_group(stored, ["sampler.steps=4"], steps=5)
+    with pytest.raises(UserInputError, match="sampler.KEY=VALUE overrides only"):
+        resolve_sampler_group(stored, ["trainer.max_steps=3"])
