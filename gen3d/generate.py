@@ -90,7 +90,7 @@ def generate(
 
     Args:
         denoiser: ``denoiser(x, sigma, cond) -> x0_hat`` (eval mode), on ``device``.
-        process: a :class:`gen3d.processes.Process` (``prior``, ``schedule_range``, ``schedule_to_sigma``).
+        process: gives ``prior(shape, generator)``, ``sigma_min`` and ``sigma_max``.
         shape_per_sample: e.g. ``(2048, 3)`` or ``(1, 32, 32, 32)``.
         seeds: ``S`` integer seeds.
         cond: ``(S,)`` class labels or None.
@@ -128,8 +128,7 @@ def generate(
         from gen3d.guidance import ClassifierFreeGuidance
 
         model = ClassifierFreeGuidance(denoiser, guidance, null_label)
-    lo, hi = process.schedule_range()  # the frame the grid is spaced in (Yukawa: its scale s, not t)
-    sigmas = process.schedule_to_sigma(get_schedule(schedule, steps, lo, hi, rho=rho)).to(device)
+    sigmas = get_schedule(schedule, steps, process.sigma_min, process.sigma_max, rho=rho).to(device)
     out, nfes, sizes = [], [], []
     bar = _progress(len(seeds), progress)
     for start in range(0, len(seeds), batch_size):

@@ -159,6 +159,16 @@ class YukawaDiracMixture:
         diff = x[:, None, :] - self.y[None, :, :]
         return (post[..., None] * (self.y[None] + ek[..., None] * diff)).sum(1)
 
+    def scale_frame_field(self, x: np.ndarray, s: float, kind: str = "conservative") -> np.ndarray:
+        """The exact denoiser in the scale frame the process samples in (B, n): with ``t = t(s)`` and
+        ``g(s) = d ln t / d ln s``, ``D_s(x) = x - g(s)(x - D_t(x))`` for ``D_t`` the conservative field
+        (or the GenPhys field for ``kind="naive"``), so that ``dx/ds = (x - D_s) / s``."""
+        a = (self.m * s) ** 2
+        t = s * math.sqrt(3.0 + a)
+        g = (3.0 + 2.0 * a) / (3.0 + a)
+        d_t = self.conservative_field(x, t) if kind == "conservative" else self.field(x, t)
+        return x - g * (x - d_t)
+
     def sample_kernel(self, labels: np.ndarray, t: float, rng: np.random.Generator) -> np.ndarray:
         """Exact draws of ``q_t`` around the templates ``labels`` (B,): ``y + sqrt(W) ε`` (B, n)."""
         from scipy.stats import invgauss
@@ -167,12 +177,19 @@ class YukawaDiracMixture:
         w = invgauss.rvs(mu / lam, scale=lam, size=len(labels), random_state=rng)
         return self.y[labels] + np.sqrt(w)[:, None] * rng.standard_normal((len(labels), self.n))
 
-    def denoiser(self, kind: str = "conservative"):
-        """A torch denoiser ``(x (B, n), t (B,), cond) -> (B, n)`` from :meth:`conservative_field` or
-        :meth:`field` (``kind = "naive"``), for running gen3d's samplers on the exact target."""
+    def denoiser(self, kind: str = "conservative", frame: str = "t"):
+        """A torch denoiser ``(x (B, n), level (B,), cond) -> (B, n)`` for running gen3d's samplers on the
+        exact fields: ``frame="t"`` takes ``t`` (:meth:`conservative_field` or, ``kind="naive"``,
+        :meth:`field`); ``frame="s"`` takes the process's scale ``s`` (:meth:`scale_frame_field`)."""
         import torch
 
-        fn = self.conservative_field if kind == "conservative" else self.field
+        if frame == "s":
+
+            def fn(xs, level):
+                return self.scale_frame_field(xs, level, kind)
+
+        else:
+            fn = self.conservative_field if kind == "conservative" else self.field
 
         def call(x, sigma, cond=None):
             xs = x.detach().cpu().double().numpy()

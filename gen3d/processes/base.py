@@ -96,18 +96,6 @@ class Process(ABC):
         eps = randn(shape, generator, device=device, dtype=dtype)
         return expand_sigma(sigma.to(eps), eps) * eps
 
-    def schedule_range(self) -> tuple[float, float]:
-        """``(lo, hi)`` between which a sampling grid is spaced (EDM Eq. 5 and the other schedules).
-
-        The noise levels themselves by default; a process whose noise coordinate is not a per-coordinate
-        scale (Yukawa's ``t``) spaces the grid in its scale and maps it back with :meth:`schedule_to_sigma`.
-        """
-        return self.sigma_min, self.sigma_max
-
-    def schedule_to_sigma(self, grid: torch.Tensor) -> torch.Tensor:
-        """Map a grid spaced in the :meth:`schedule_range` frame to the noise levels the samplers get."""
-        return grid
-
     # -- shared behaviour ----------------------------------------------------------------------------------
     def _check_batch(self, batch: int) -> None:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:

@@ -15,27 +15,30 @@ diffusion; in between it behaves like PFGM++ with an effective, noise-dependent 
 Two treatments of the death term, ``target``:
 
 * ``"conservative"`` (default): a flow without death with the same normalised density path. Keeping ``ε``
-  and moving ``W`` along its quantile path gives the velocity ``(x - y)(1 - κ) / t`` with
-  ``κ(W, t) = m sqrt(W) M((mW + t) / sqrt(W))``, ``M(b) = sqrt(π/2) erfcx(b / sqrt 2)`` (Mills' ratio), so the
-  network regresses ``ỹ = y + κ (x - y)`` instead of ``y`` and the sampler ODE stays
-  ``dx/dt = (x - D̃(x; t)) / t``: EDM's, with σ replaced by ``t``. Exact for the normalised marginals.
-* ``"naive"``: regress ``y`` (the GenPhys field ``E[y | x]``) and ignore ``R``. Biased: particles that the
-  forward process would have killed are transported anyway (with two points weighted 0.8 / 0.2 the heavier
-  one receives 0.86–1.00 of the samples, depending on n and m). Kept to show the effect.
+  and moving ``W`` along its quantile path gives the velocity ``dx/dt = (1 - κ)(x - y) / t`` with
+  ``κ(W, t) = m sqrt(W) M((mW + t) / sqrt(W))``, ``M(b) = sqrt(π/2) erfcx(b / sqrt 2)`` (Mills' ratio).
+  Exact for the normalised marginals.
+* ``"naive"``: follow the GenPhys field lines ``dx/dt = (x - E[y | x]) / t`` (``κ = 0``) and ignore ``R``.
+  Biased: particles that the forward process would have killed are transported anyway (two points weighted
+  0.8 / 0.2: the heavier one receives nearly all samples). Kept to show the effect.
 
-The samplers get ``t`` where other processes pass σ. Because ``t`` is not a per-coordinate standard
-deviation, the preconditioning, the loss weight and the training density use the scale ``s(t)`` =
-sqrt(mode of W):
+**The frame samplers see.** ``t`` is not a per-coordinate scale, and in it the flow is far from EDM's straight
+lines (``x - y ∝ sqrt(t)`` in the Gaussian regime), which large sampler steps overshoot. The process therefore
+works in the scale ``s`` = sqrt(mode of W),
 
-    s² = (2t²/3) / (1 + sqrt(1 + (2mt/3)²)),   inverse  t = s sqrt(3 + m² s²),
+    s² = (2t²/3) / (1 + sqrt(1 + (2mt/3)²)),   inverse  t(s) = s sqrt(3 + m² s²),
 
-(``t/√3`` at small mt, ``sqrt(t/m)`` at large mt), with EDM's formulas evaluated at ``s``:
-``ln s ~ N(P_mean, P_std²)`` and EDM's ``c_skip, c_out, c_in, c_noise`` at ``s``. The conservative target
-is about ``κ̄ x + (1 - κ̄) y`` with ``κ̄ = κ(s², t)`` (→ ½ at large mt), so its preconditioning routes
-``κ̄ x`` through the skip path (``c_skip = κ̄ + (1 - κ̄) c_skip_EDM``, ``c_out = (1 - κ̄) c_out_EDM``) and
-the loss weight is ``λ = 1 / c_out²``: the network's regression target keeps about unit variance at every
-noise level, as in EDM, and ``λ c_out² = 1``. ``sigma_min`` / ``sigma_max`` are given in ``s`` (``s_min`` /
-``s_max``) and stored in ``t``.
+(``t/√3`` at small mt, ``sqrt(t/m)`` at large mt): ``sigma`` everywhere in gen3d (training density,
+preconditioning, loss weight, sampling grid, ``sigma_min`` / ``sigma_max``) is ``s``. With
+``g(s) = d ln t / d ln s = (3 + 2m²s²) / (3 + m²s²)`` the flow becomes EDM's ODE ``dx/ds = (x - D(x; s)) / s``
+with the regression target
+
+    ỹ = y + κ_s (x - y),   κ_s = 1 - g(s) (1 - κ(W, t(s)))
+
+(``κ = 0`` for the naive flow). ``κ_s`` vanishes in both limits (``g → 2, κ → ½`` in the Gaussian regime,
+``g → 1, κ → 0`` in the PFGM regime) and stays small in between, so the target is close to EDM's ``y``,
+EDM's preconditioning and weight at ``s`` give the network a unit-scale target at every noise level, and an
+Euler step with the exact field is exact in both limits, as in EDM.
 
 ``m`` is given directly or through ``D_eff`` at the pivot scale ``s_pivot`` (default ``sigma_data``):
 ``D_eff = 2 m t(s_pivot) + 4`` is solved exactly for ``m``.
@@ -48,8 +51,7 @@ from typing import Any
 
 import torch
 
-from gen3d.precond import edm_coefficients
-from gen3d.processes.base import Process
+from gen3d.processes.edm import EDMProcess
 from gen3d.random import GeneratorLike, rand, randn
 from gen3d.tensors import check_positive, expand_sigma
 
@@ -116,16 +118,16 @@ def yukawa_kappa(w: torch.Tensor, t: torch.Tensor, m: float) -> torch.Tensor:
     return m * sw * math.sqrt(math.pi / 2.0) * torch.special.erfcx(b / math.sqrt(2.0))
 
 
-class YukawaProcess(Process):
-    """Yukawa process in the EDM frame with ``t`` as the noise coordinate (see the module docstring).
+class YukawaProcess(EDMProcess):
+    """Yukawa process in the scale frame ``s`` (see the module docstring); EDM's training density, loss weight
+    and preconditioning at ``s``.
 
     Args:
         m: screening mass (inverse length, ``>= 0``; ``0`` is PFGM). Exactly one of ``m`` / ``D_eff``.
         D_eff: effective PFGM++ dimension at ``s_pivot`` (default 128 when neither is given).
         s_pivot: scale at which ``D_eff`` is matched (default ``sigma_data``).
         target: ``"conservative"`` (exact) or ``"naive"`` (ignores the death term; biased).
-        sigma_data, P_mean, P_std: EDM's, in the scale ``s``.
-        s_min, s_max: the noise range in ``s``; ``sigma_min`` / ``sigma_max`` are their ``t``.
+        sigma_data, sigma_min, sigma_max, P_mean, P_std: EDM's, in the scale ``s``.
     """
 
     name = "yukawa"
@@ -137,8 +139,8 @@ class YukawaProcess(Process):
         s_pivot: float | None = None,
         target: str = "conservative",
         sigma_data: float = 0.5,
-        s_min: float = 0.002,
-        s_max: float = 80.0,
+        sigma_min: float = 0.002,
+        sigma_max: float = 80.0,
         P_mean: float = -1.2,
         P_std: float = 1.2,
     ) -> None:
@@ -146,23 +148,19 @@ class YukawaProcess(Process):
             raise ValueError("give m (screening mass) or D_eff (effective dimension at s_pivot), not both")
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
-        sigma_data = check_positive("sigma_data", sigma_data)
+        super().__init__(
+            sigma_data=sigma_data, sigma_min=sigma_min, sigma_max=sigma_max, P_mean=P_mean, P_std=P_std
+        )
         self.s_pivot = None if s_pivot is None else check_positive("s_pivot", s_pivot)
         if m is None:
             self.D_eff = 128.0 if D_eff is None else float(D_eff)
-            self.m = mass_from_d_eff(self.D_eff, self.s_pivot or sigma_data)
+            self.m = mass_from_d_eff(self.D_eff, self.s_pivot or self.sigma_data)
         else:
             self.D_eff = None
             self.m = check_positive("m", m, allow_zero=True)
         self.target = target
-        self.s_min = check_positive("s_min", s_min)
-        self.s_max = check_positive("s_max", s_max)
-        self.P_mean = float(P_mean)
-        self.P_std = check_positive("P_std", P_std)
-        t = yukawa_time(torch.tensor([self.s_min, self.s_max], dtype=torch.float64), self.m)
-        super().__init__(float(t[0]), float(t[1]), sigma_data)
 
-    # -- the noise coordinate t and its scale s ------------------------------------------------------------
+    # -- the augmented coordinate t and the scale s (= sigma) ----------------------------------------------
     def scale(self, t: torch.Tensor) -> torch.Tensor:
         """``s(t)`` (B,) -> (B,), computed in float64 and returned in ``t``'s dtype."""
         return yukawa_scale(t.to(torch.float64), self.m).to(t.dtype)
@@ -171,47 +169,12 @@ class YukawaProcess(Process):
         """``t(s)`` (B,) -> (B,)."""
         return yukawa_time(s.to(torch.float64), self.m).to(s.dtype)
 
-    def schedule_range(self) -> tuple[float, float]:
-        """Sampling grids are spaced in ``s`` (EDM's spacing at the preconditioning scale)..."""
-        return self.s_min, self.s_max
+    def log_slope(self, s: torch.Tensor) -> torch.Tensor:
+        """``g(s) = d ln t / d ln s = (3 + 2 m² s²) / (3 + m² s²)``, between 1 and 2."""
+        a = (self.m * s) ** 2
+        return (3.0 + 2.0 * a) / (3.0 + a)
 
-    def schedule_to_sigma(self, grid: torch.Tensor) -> torch.Tensor:
-        """... and mapped to ``t`` (``t(0) = 0`` keeps the final level)."""
-        return yukawa_time(grid.to(torch.float64), self.m).to(grid.dtype)
-
-    def sample_sigma(self, batch: int, generator: GeneratorLike = None, device=None) -> torch.Tensor:
-        """Training ``t`` (B,) float32: ``ln s ~ N(P_mean, P_std²)`` mapped through ``t(s)``."""
-        self._check_batch(batch)
-        z = randn((batch,), generator, device=device, dtype=torch.float64)
-        return yukawa_time(torch.exp(self.P_mean + self.P_std * z), self.m).to(torch.float32)
-
-    def target_mix(self, sigma: torch.Tensor) -> torch.Tensor:
-        """``κ̄(t) = κ(s(t)², t)``, the conservative target's typical share of ``x`` (0 for the naive target).
-
-        ``ỹ = y + κ (x - y) ≈ κ̄ x + (1 - κ̄) y``, so the preconditioning hands ``κ̄ x`` to the skip path:
-        without it the network would have to output ``≈ x / 2`` through ``c_out`` at high noise (κ̄ → ½ in
-        the Gaussian regime), a target ~(s / σ_d)² times larger than at the data scale.
-        """
-        if self.target == "naive" or self.m == 0:
-            return torch.zeros_like(sigma)
-        t = sigma.to(torch.float64)
-        s = yukawa_scale(t, self.m)
-        return yukawa_kappa(s * s, t, self.m).to(sigma.dtype)
-
-    def loss_weight(self, sigma: torch.Tensor) -> torch.Tensor:
-        """``λ = 1 / c_out²`` (EDM's weight at ``s``, divided by ``(1 - κ̄)²``): ``λ c_out² = 1``."""
-        s = self.scale(sigma)
-        sd2 = self.sigma_data**2
-        return (s**2 + sd2) / (s**2 * sd2) / (1.0 - self.target_mix(sigma)) ** 2
-
-    def preconditioning(self, sigma: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """EDM's coefficients at ``s(t)`` (``sigma`` is ``t``), with the target's share ``κ̄`` of ``x`` in
-        the skip path: ``c_skip = κ̄ + (1 - κ̄) c_skip_EDM``, ``c_out = (1 - κ̄) c_out_EDM``."""
-        c_skip, c_out, c_in, c_noise = edm_coefficients(self.scale(sigma), self.sigma_data)
-        k = self.target_mix(sigma)
-        return k + (1.0 - k) * c_skip, (1.0 - k) * c_out, c_in, c_noise
-
-    # -- kernel, target, prior -----------------------------------------------------------------------------
+    # -- kernel and target -----------------------------------------------------------------------------------
     def noise_and_mixing(
         self,
         shape: tuple[int, ...],
@@ -220,9 +183,9 @@ class YukawaProcess(Process):
         device=None,
         dtype=None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A kernel draw ``x - y = sqrt(W) ε`` (shape) and its mixing variable ``W`` (B,) float64."""
+        """A kernel draw ``x - y = sqrt(W) ε`` (shape) at scale ``sigma`` (B,) and its ``W`` (B,) float64."""
         dtype = dtype or torch.get_default_dtype()
-        t = sigma.to(device=device, dtype=torch.float64)
+        t = yukawa_time(sigma.to(device=device, dtype=torch.float64), self.m)
         w = sample_mixing(t, self.m, generator)
         eps = randn(shape, generator, device=device, dtype=dtype)
         return expand_sigma(torch.sqrt(w).to(dtype), eps) * eps, w
@@ -230,27 +193,24 @@ class YukawaProcess(Process):
     def noise(self, shape, sigma, generator: GeneratorLike = None, device=None, dtype=None) -> torch.Tensor:
         return self.noise_and_mixing(shape, sigma, generator, device=device, dtype=dtype)[0]
 
+    def target_share(self, w: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        """``κ_s = 1 - g(s)(1 - κ(W, t(s)))`` (B,) float64 (``κ = 0`` for the naive target)."""
+        s = sigma.to(torch.float64)
+        if self.target == "naive" or self.m == 0:
+            kappa = torch.zeros_like(s)
+        else:
+            kappa = yukawa_kappa(w.to(torch.float64), yukawa_time(s, self.m), self.m)
+        return 1.0 - self.log_slope(s) * (1.0 - kappa)
+
     def perturb_with_target(
         self, x0: torch.Tensor, sigma: torch.Tensor, generator: GeneratorLike = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(x, target)``: ``x = y + sqrt(W) ε`` and ``ỹ = y + κ(W, t)(x - y)`` (conservative) or ``y``."""
+        """``(x, ỹ)``: ``x = y + sqrt(W) ε`` and ``ỹ = y + κ_s (x - y)``, both (B, ...)."""
         self._check_perturb(x0, sigma, generator)
         n, w = self.noise_and_mixing(tuple(x0.shape), sigma, generator, device=x0.device, dtype=x0.dtype)
-        x = x0 + n
-        if self.target == "naive" or self.m == 0:
-            return x, x0
-        kappa = yukawa_kappa(w, sigma.to(torch.float64), self.m).to(x0.dtype)
-        return x, x0 + expand_sigma(kappa, n) * n
+        share = self.target_share(w, sigma.to(x0.device)).to(x0.dtype)
+        return x0 + n, x0 + expand_sigma(share, n) * n
 
     def _kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {"m": self.m} if self.D_eff is None else {"D_eff": self.D_eff}
-        return {
-            **kw,
-            "s_pivot": self.s_pivot,
-            "target": self.target,
-            "sigma_data": self.sigma_data,
-            "s_min": self.s_min,
-            "s_max": self.s_max,
-            "P_mean": self.P_mean,
-            "P_std": self.P_std,
-        }
+        return {**kw, "s_pivot": self.s_pivot, "target": self.target, **super()._kwargs()}

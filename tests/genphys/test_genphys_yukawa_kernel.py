@@ -24,6 +24,11 @@ def _gen(seed=0):
     return torch.Generator().manual_seed(seed)
 
 
+def _scale(proc, t, count):
+    """The process's noise coordinate (its scale s) for augmented coordinate t, shape (count,)."""
+    return proc.scale(torch.full((count,), t, dtype=torch.float64))
+
+
 @pytest.mark.parametrize("m,t", [(1.0, 0.5), (2.0, 1.0), (10.0, 200.0), (0.5, 0.01)])
 def test_mixing_variable_is_inverse_gaussian(m, t):
     w = sample_mixing(torch.full((20000,), t), m, _gen(1)).numpy()
@@ -39,7 +44,7 @@ def test_mixing_variable_at_zero_mass_is_levy():
 
 def _radius_ks(n, t, m, count=6000, seed=3):
     proc = get_process("yukawa", m=m)
-    x = proc.noise((count, n), torch.full((count,), t, dtype=torch.float64), _gen(seed), dtype=torch.float64)
+    x = proc.noise((count, n), _scale(proc, t, count), _gen(seed), dtype=torch.float64)
     r = x.norm(dim=1).numpy()
     lo, hi = r.min() * 0.5, r.max() * 2.0
     grid = np.linspace(lo, hi, 400001)
@@ -77,7 +82,7 @@ def test_log_kv_matches_mpmath_at_small_and_huge_orders():
 def test_second_moment():
     n, t, m, count = 8, 1.5, 2.0, 40000
     proc = get_process("yukawa", m=m)
-    x = proc.noise((count, n), torch.full((count,), t, dtype=torch.float64), _gen(4), dtype=torch.float64)
+    x = proc.noise((count, n), _scale(proc, t, count), _gen(4), dtype=torch.float64)
     d2 = (x * x).sum(1)
     se = float(d2.std()) / math.sqrt(count)
     assert abs(float(d2.mean()) - n * t / m) < 4 * se  # E|x - y|² = n t / m
@@ -86,7 +91,8 @@ def test_second_moment():
 def test_zero_mass_limit_is_pfgm():
     # m = 0: q_t ∝ t / ρ^{n+1}, PFGM's kernel (PFGM++ with D = 1) with r = t
     n, t, count = 6, 0.7, 8000
-    yuk = get_process("yukawa", m=0.0).noise((count, n), torch.full((count,), t), _gen(5))
+    yuk = get_process("yukawa", m=0.0)
+    yuk = yuk.noise((count, n), _scale(yuk, t, count), _gen(5))
     pfgm = get_process("pfgm").noise((count, n), torch.full((count,), t), _gen(6))
     assert stats.ks_2samp(yuk.norm(dim=1).numpy(), pfgm.norm(dim=1).numpy()).pvalue > 1e-3
 
@@ -97,9 +103,8 @@ def test_large_mass_limit_at_fixed_t_over_m_is_gaussian():
     dists = []
     for m in (0.6, 6.0, 600.0):
         t = sigma2 * m
-        x = get_process("yukawa", m=m).noise(
-            (count, n), torch.full((count,), t, dtype=torch.float64), _gen(7), dtype=torch.float64
-        )
+        proc = get_process("yukawa", m=m)
+        x = proc.noise((count, n), _scale(proc, t, count), _gen(7), dtype=torch.float64)
         dists.append(stats.kstest(((x * x).sum(1) / sigma2).numpy(), stats.chi2(n).cdf).statistic)
     assert dists[0] > dists[1] > dists[2]
     assert dists[2] < 0.015

@@ -28,7 +28,7 @@ class TinyMLP(nn.Module):
 
 def _train_and_sample(target: str, steps: int = 3000, seed: int = 0) -> float:
     proc = get_process(
-        "yukawa", m=1.0, target=target, sigma_data=1.0, s_min=0.01, s_max=10.0, P_mean=-0.5, P_std=1.5
+        "yukawa", m=1.0, target=target, sigma_data=1.0, sigma_min=0.01, sigma_max=10.0, P_mean=-0.5, P_std=1.5
     )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
