@@ -1,6 +1,6 @@
 # gen3d: two entry points for a fresh machine.
 #   make demo   prepare the embedded synthetic collection -> train -> sample -> score -> render -> export
-#   make test   lint + the whole test suite
+#   make test   lint (ruff, mypy on the core: [tool.mypy] in pyproject.toml) + the whole test suite
 # Both create .venv, install the pinned stack and (as root) the Debian packages Open3D needs.
 
 SHELL := /bin/bash
@@ -40,6 +40,7 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -24,11 +24,15 @@ import os
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from gen3d.errors import CheckpointError, UserInputError
+
+if TYPE_CHECKING:  # the components are imported where they are built, so importing this module stays light
+    from gen3d.precond import Precond
+    from gen3d.processes import Process
 
 __all__ = [
     "CHECKPOINT_KEY",
@@ -53,7 +57,7 @@ def _call(group: str, factory, *args, **kwargs):
         raise UserInputError(f"config group '{group}': {e}") from e
 
 
-def build_process(config: dict):
+def build_process(config: dict) -> Process:
     """The process named by ``config['process']`` (kwargs passed through)."""
     from gen3d.processes import get_process
 
@@ -72,7 +76,7 @@ def num_classes_of(config: dict) -> int:
     return len(names)
 
 
-def build_denoiser(config: dict, process, num_classes: int | None = None):
+def build_denoiser(config: dict, process: Process, num_classes: int | None = None) -> Precond:
     """Backbone from ``config['net']`` wrapped in the process's own preconditioning
     (:class:`gen3d.precond.Precond`): ``(x (B, ...), sigma (B,), cond) -> x0_hat (B, ...)``."""
     from gen3d.nets import get_backbone
@@ -124,7 +128,9 @@ def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
     return ckpt
 
 
-def load_denoiser(path: str | os.PathLike, ema: bool = True, map_location: Any = "cpu"):
+def load_denoiser(
+    path: str | os.PathLike, ema: bool = True, map_location: Any = "cpu"
+) -> tuple[Precond, dict, Process]:
     """Rebuild the trained denoiser from a checkpoint.
 
     Returns ``(denoiser, config, process)``: the denoiser (nn.Module in eval mode on ``map_location``, EMA

@@ -130,6 +130,7 @@ def standard_gamma(
     check_generator(generator, batch)
     while bool(todo.any()):
         idx = todo.nonzero().flatten()
+        sub: GeneratorLike
         if gens is not None:
             sub = [gens[int(i)] for i in idx]
         else:
@@ -145,7 +146,7 @@ def standard_gamma(
         has = ok.any(dim=1)
         first = torch.argmax(ok.to(torch.int8), dim=1)
         val = d * v.gather(1, first[:, None]).squeeze(1)
-        if boost:
+        if extra is not None:  # boost
             # Gamma(alpha) = Gamma(alpha + 1) * U^(1/alpha); U in (0, 1]: use 1 - rand to avoid 0.
             val = val * (1.0 - extra) ** (1.0 / alpha)
         done_idx = idx[has]

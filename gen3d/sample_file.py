@@ -31,6 +31,7 @@ import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,9 @@ class SampleFile:
 def save_samples(path: str | os.PathLike, samples: SampleFile) -> Path:
     """Validate and write ``samples`` to ``path`` (``.npz``) atomically. Returns the path."""
     samples.validate()
-    arrays = {k: np.asarray(getattr(samples, k)) for k in _ARRAY_KEYS if getattr(samples, k) is not None}
+    arrays: dict[str, Any] = {
+        k: np.asarray(getattr(samples, k)) for k in _ARRAY_KEYS if getattr(samples, k) is not None
+    }
     arrays["meta"] = np.array(json.dumps(samples.meta, default=str))
     path = Path(path)
     save_npz_atomic(path, **arrays)

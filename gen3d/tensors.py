@@ -9,6 +9,7 @@ sampling grid need. Keeping them here lets :mod:`gen3d.samplers` work without im
 from __future__ import annotations
 
 import math
+from typing import overload
 
 import torch
 
@@ -69,7 +70,13 @@ def expand_sigma(sigma: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return sigma.reshape(sigma.shape[0], *([1] * (x.ndim - 1)))
 
 
-def vp_sigma(t: torch.Tensor | float, beta_d: float = VP_BETA_D, beta_min: float = VP_BETA_MIN):
+@overload
+def vp_sigma(t: torch.Tensor, beta_d: float = ..., beta_min: float = ...) -> torch.Tensor: ...
+@overload
+def vp_sigma(t: float, beta_d: float = ..., beta_min: float = ...) -> float: ...
+def vp_sigma(
+    t: torch.Tensor | float, beta_d: float = VP_BETA_D, beta_min: float = VP_BETA_MIN
+) -> torch.Tensor | float:
     """VP's noise level, EDM Table 1: ``sigma(t) = sqrt(exp(beta_d t^2 / 2 + beta_min t) - 1)``.
 
     ``t`` a tensor of any shape (returned in its shape and dtype) or a float (returns a float).
@@ -79,7 +86,13 @@ def vp_sigma(t: torch.Tensor | float, beta_d: float = VP_BETA_D, beta_min: float
     return math.sqrt(math.expm1(0.5 * beta_d * t**2 + beta_min * t))
 
 
-def vp_sigma_inv(sigma: torch.Tensor | float, beta_d: float = VP_BETA_D, beta_min: float = VP_BETA_MIN):
+@overload
+def vp_sigma_inv(sigma: torch.Tensor, beta_d: float = ..., beta_min: float = ...) -> torch.Tensor: ...
+@overload
+def vp_sigma_inv(sigma: float, beta_d: float = ..., beta_min: float = ...) -> float: ...
+def vp_sigma_inv(
+    sigma: torch.Tensor | float, beta_d: float = VP_BETA_D, beta_min: float = VP_BETA_MIN
+) -> torch.Tensor | float:
     """Inverse of :func:`vp_sigma` (EDM Table 1's ``sigma^-1``):
     ``t(sigma) = (sqrt(beta_min^2 + 2 beta_d ln(1 + sigma^2)) - beta_min) / beta_d``.
 

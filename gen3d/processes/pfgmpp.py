@@ -51,6 +51,7 @@ def resolve_D(n: int, D: float | None, D_per_dim: float | None) -> float:
         )
     if D is not None:
         return check_positive("D", D)
+    assert D_per_dim is not None  # exactly one of the two is given
     return check_positive("D_per_dim", D_per_dim) * n
 
 

@@ -62,7 +62,7 @@ def adaptive(
 
     emit(callback, 0, s[0], x, None)
     active = t > t_end
-    k1 = rhs(x, t) if bool(active.any()) else None
+    k1 = rhs(x, t) if bool(active.any()) else x  # (unused when no sample is active)
     it = 0
     while bool(active.any()):
         it += 1

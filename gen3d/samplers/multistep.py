@@ -38,7 +38,7 @@ def dpmpp_2m(
             x = d0
             continue
         h = math.log(s_cur / s_next)  # lambda_{i+1} - lambda_i, lambda = -log sigma
-        if d_prev is None:
+        if d_prev is None or h_prev is None:
             d_hat = d0  # DPM-Solver++(1) = DDIM step
         else:
             # Alg. 2: D_hat = (1 + 1/(2 r)) D_i - 1/(2 r) D_{i-1}, r = h_{i-1} / h_i

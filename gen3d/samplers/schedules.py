@@ -43,7 +43,9 @@ def _ramp(n_steps: int) -> torch.Tensor:
     return torch.arange(n_steps, dtype=torch.float64) / (n_steps - 1)
 
 
-def karras_schedule(n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0):
+def karras_schedule(
+    n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0
+) -> torch.Tensor:
     """EDM Eq. 5 schedule, shape (n_steps + 1,), last = 0."""
     _check(n_steps, sigma_min, sigma_max)
     if not math.isfinite(rho) or rho <= 0:
@@ -52,7 +54,7 @@ def karras_schedule(n_steps: int, sigma_min: float = 0.002, sigma_max: float = 8
     return _with_zero((a + _ramp(n_steps) * (b - a)) ** rho)
 
 
-def loguniform_schedule(n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0):
+def loguniform_schedule(n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0) -> torch.Tensor:
     """Geometric schedule (uniform in log sigma), shape (n_steps + 1,), last = 0."""
     _check(n_steps, sigma_min, sigma_max)
     lo, hi = math.log(sigma_min), math.log(sigma_max)
@@ -66,7 +68,7 @@ def vp_schedule(
     beta_d: float = VP_BETA_D,
     beta_min: float = VP_BETA_MIN,
     eps_s: float = VP_EPS_S,
-):
+) -> torch.Tensor:
     """VP schedule (uniform in VP time t), shape (n_steps + 1,), last = 0.
 
     ``sigma_min``/``sigma_max`` default to ``sigma(eps_s)`` and ``sigma(1)``.
@@ -96,7 +98,7 @@ def get_schedule(
     sigma_max: float | None = None,
     rho: float = 7.0,
     **kwargs,
-):
+) -> torch.Tensor:
     """Schedule by name (``karras``, ``loguniform``/``ve``, ``vp``): float64 tensor (n_steps + 1,), last = 0.
 
     ``sigma_min``/``sigma_max`` left as None take the schedule's own defaults (0.002 and 80 for ``karras`` and
