@@ -38,6 +38,7 @@ __all__ = [
     "CHECKPOINT_KEY",
     "build_denoiser",
     "build_process",
+    "call_factory",
     "load_denoiser",
     "num_classes_of",
     "read_checkpoint",
@@ -47,7 +48,7 @@ __all__ = [
 CHECKPOINT_KEY = "gen3d"
 
 
-def _call(group: str, factory, *args, **kwargs):
+def call_factory(group: str, factory, *args, **kwargs):
     """``factory(*args, **kwargs)``; TypeError/ValueError become a UserInputError naming the config group."""
     try:
         return factory(*args, **kwargs)
@@ -63,7 +64,7 @@ def build_process(config: dict) -> Process:
 
     kwargs = dict(config["process"])
     name = kwargs.pop("name")
-    return _call("process", get_process, name, **kwargs)
+    return call_factory("process", get_process, name, **kwargs)
 
 
 def num_classes_of(config: dict) -> int:
@@ -85,7 +86,7 @@ def build_denoiser(config: dict, process: Process, num_classes: int | None = Non
     kwargs = dict(config["net"])
     name = kwargs.pop("name")
     nc = num_classes_of(config) if num_classes is None else num_classes
-    backbone = _call("net", get_backbone, name, num_classes=nc, **kwargs)
+    backbone = call_factory("net", get_backbone, name, num_classes=nc, **kwargs)
     return Precond(backbone, process)
 
 

@@ -34,6 +34,19 @@ def _erfcx_kappa(w: np.ndarray, t: float, m: float) -> np.ndarray:
     return m * sw * math.sqrt(math.pi / 2.0) * erfcx((m * w + t) / sw / math.sqrt(2.0))
 
 
+def _log_q(rho: np.ndarray, n: int, t: float, m: float) -> np.ndarray:
+    """``log q_t`` at ``ρ = sqrt(|x - y|² + t²)`` in n dimensions (m > 0), the module docstring's closed form."""
+    nu = (n + 1) / 2.0
+    return (
+        math.log(2.0 * t)
+        - nu * math.log(2.0 * math.pi)
+        + nu * math.log(m)
+        - nu * np.log(rho)
+        + log_kv(nu, m * rho)
+        + m * t
+    )
+
+
 def radial_log_density(r: np.ndarray, n: int, t: float, m: float) -> np.ndarray:
     """``log f(r)`` of ``|x - y|`` under the normalised kernel ``q_t`` in n dimensions (float64, r > 0).
 
@@ -47,14 +60,7 @@ def radial_log_density(r: np.ndarray, n: int, t: float, m: float) -> np.ndarray:
     if m == 0:
         log_q = math.lgamma(nu) - nu * math.log(math.pi) + math.log(t) - 2.0 * nu * np.log(rho)
     else:
-        log_q = (
-            math.log(2.0 * t)
-            - nu * math.log(2.0 * math.pi)
-            + nu * math.log(m)
-            - nu * np.log(rho)
-            + log_kv(nu, m * rho)
-            + m * t
-        )
+        log_q = _log_q(rho, n, t, m)
     return log_s + (n - 1) * np.log(r) + log_q
 
 
@@ -79,17 +85,7 @@ class YukawaDiracMixture:
 
     def log_q(self, x: np.ndarray, t: float) -> np.ndarray:
         """``log q_t(x | y_k)`` (B, K), the normalised kernel's log-density."""
-        nu = (self.n + 1) / 2.0
-        rho = np.sqrt(self._d2(x) + t * t)
-        m = self.m
-        return (
-            math.log(2.0 * t)
-            - nu * math.log(2.0 * math.pi)
-            + nu * math.log(m)
-            - nu * np.log(rho)
-            + log_kv(nu, m * rho)
-            + m * t
-        )
+        return _log_q(np.sqrt(self._d2(x) + t * t), self.n, t, self.m)
 
     def log_density(self, x: np.ndarray, t: float) -> np.ndarray:
         """``log p_t(x) = log Σ π_k p_t(x | y_k)`` (B,), the unnormalised (decaying, mass e^{-mt}) density."""

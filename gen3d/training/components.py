@@ -12,7 +12,12 @@ import os
 from pathlib import Path
 
 from gen3d.errors import UserInputError
-from gen3d.models import build_denoiser, build_process, num_classes_of  # Lightning-free; re-exported
+from gen3d.models import (  # Lightning-free; re-exported
+    build_denoiser,
+    build_process,
+    call_factory,
+    num_classes_of,
+)
 
 __all__ = [
     "DATAMODULES",
@@ -30,15 +35,6 @@ __all__ = [
 DATAMODULES = {"points": "PointCloudDataModule", "voxels": "VoxelDataModule"}
 
 
-def _call(group: str, factory, *args, **kwargs):
-    try:
-        return factory(*args, **kwargs)
-    except UserInputError:
-        raise
-    except (TypeError, ValueError) as e:
-        raise UserInputError(f"config group '{group}': {e}") from e
-
-
 def build_datamodule(config: dict):
     """The DataModule for ``config['data']`` (``type`` picks points or voxels)."""
     from gen3d.training import datamodules
@@ -51,7 +47,7 @@ def build_datamodule(config: dict):
             "--set data.cache_dir=PATH"
         )
     cls = getattr(datamodules, DATAMODULES[dtype])
-    return _call("data", cls, **kwargs)
+    return call_factory("data", cls, **kwargs)
 
 
 def _class_names(dm) -> list[str]:
