@@ -35,7 +35,7 @@ def _erfcx_kappa(w: np.ndarray, t: float, m: float) -> np.ndarray:
 
 
 def _log_q(rho: np.ndarray, n: int, t: float, m: float) -> np.ndarray:
-    """``log q_t`` at ``ρ = sqrt(|x - y|² + t²)`` in n dimensions (m > 0), the module docstring's closed form."""
+    """``log q_t`` at ``ρ = sqrt(|x - y|² + t²)`` in n dimensions (m > 0), the closed form above."""
     nu = (n + 1) / 2.0
     return (
         math.log(2.0 * t)
