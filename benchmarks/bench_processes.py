@@ -45,12 +45,11 @@ def _gen3d(*args: str, env=None) -> None:
 
 
 def _cell(m: dict, stat: str, factor: float) -> str:
-    ci = m.get("ci", {}).get(stat)
-    v = f"{factor * m[stat]:.1f}" if factor == 100 else f"{factor * m[stat]:.2f}"
-    if ci is None:
-        return v
+    """``value [lo, hi]`` of ``m[stat] * factor`` (percentages with one decimal, other units with two)."""
     fmt = ".1f" if factor == 100 else ".2f"
-    return f"{v} [{factor * ci['lo']:{fmt}}, {factor * ci['hi']:{fmt}}]"
+    v = f"{factor * m[stat]:{fmt}}"
+    ci = m.get("ci", {}).get(stat)
+    return v if ci is None else f"{v} [{factor * ci['lo']:{fmt}}, {factor * ci['hi']:{fmt}}]"
 
 
 def main() -> None:

@@ -185,7 +185,7 @@ class YukawaProcess(EDMProcess):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """A kernel draw ``x - y = sqrt(W) ε`` (shape) at scale ``sigma`` (B,) and its ``W`` (B,) float64."""
         dtype = dtype or torch.get_default_dtype()
-        t = yukawa_time(sigma.to(device=device, dtype=torch.float64), self.m)
+        t = self.time(sigma.to(device=device, dtype=torch.float64))
         w = sample_mixing(t, self.m, generator)
         eps = randn(shape, generator, device=device, dtype=dtype)
         return expand_sigma(torch.sqrt(w).to(dtype), eps) * eps, w
@@ -196,10 +196,10 @@ class YukawaProcess(EDMProcess):
     def target_share(self, w: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """``κ_s = 1 - g(s)(1 - κ(W, t(s)))`` (B,) float64 (``κ = 0`` for the naive target)."""
         s = sigma.to(torch.float64)
-        if self.target == "naive" or self.m == 0:
+        if self.target == "naive":
             kappa = torch.zeros_like(s)
-        else:
-            kappa = yukawa_kappa(w.to(torch.float64), yukawa_time(s, self.m), self.m)
+        else:  # κ = 0 for m = 0 too (PFGM)
+            kappa = yukawa_kappa(w.to(torch.float64), self.time(s), self.m)
         return 1.0 - self.log_slope(s) * (1.0 - kappa)
 
     def perturb_with_target(
