@@ -10,6 +10,7 @@ step) behaves as Lightning's.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 
 from lightning.pytorch.loggers import CSVLogger
@@ -19,6 +20,8 @@ from lightning.pytorch.loggers.logger import rank_zero_experiment
 from gen3d.atomic import atomic_path
 
 __all__ = ["ResumableCSVLogger"]
+
+log = logging.getLogger(__name__)
 
 
 class _KeepingWriter(ExperimentWriter):
@@ -30,12 +33,19 @@ class _KeepingWriter(ExperimentWriter):
         if self._resume_step is None or not os.path.isfile(self.metrics_file_path):
             super()._check_log_dir_exists()
             return
-        with open(self.metrics_file_path, newline="") as f:
-            reader = csv.DictReader(f)
-            keys = list(reader.fieldnames or [])
-            rows = [
-                r for r in reader if r.get("step", "") != "" and int(float(r["step"])) < self._resume_step
-            ]
+        try:
+            with open(self.metrics_file_path, newline="") as f:
+                reader = csv.DictReader(f)
+                keys = list(reader.fieldnames or [])
+                rows = [
+                    r for r in reader if r.get("step", "") != "" and int(float(r["step"])) < self._resume_step
+                ]
+        except (UnicodeDecodeError, ValueError, csv.Error) as e:
+            # a damaged log must not stop the resume, nor be overwritten: set it aside, start a new one
+            aside = self.metrics_file_path + ".unreadable"
+            os.replace(self.metrics_file_path, aside)
+            log.warning("metrics.csv could not be read (%s); kept as %s, logging starts anew", e, aside)
+            return
         with atomic_path(self.metrics_file_path, suffix=".csv") as tmp:
             with open(tmp, "w", newline="") as f:
                 w = csv.DictWriter(f, fieldnames=keys)

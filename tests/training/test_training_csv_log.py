@@ -42,3 +42,17 @@ def test_fresh_run_in_an_existing_directory_starts_a_new_log(tiny_cache, tmp_pat
     shutil.rmtree(tmp_path / "t" / "checkpoints")
     assert main(base) == 0  # no --resume: a new run, as with Lightning's own CSVLogger
     assert _steps(tmp_path / "t" / "logs" / "metrics.csv") == [0, 1]
+
+
+def test_an_unreadable_log_is_set_aside_not_fatal(tmp_path):
+    from gen3d.training.csv_log import ResumableCSVLogger
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    damaged = b"epoch,step,train/loss\n0,abc,1.0\n\x00\xff"
+    (logs / "metrics.csv").write_bytes(damaged)
+    writer = ResumableCSVLogger(tmp_path, resume_step=3).experiment
+    assert (logs / "metrics.csv.unreadable").read_bytes() == damaged  # nothing lost
+    writer.log_metrics({"train/loss": 0.5}, step=3)
+    writer.save()
+    assert _steps(logs / "metrics.csv") == [3]
