@@ -1,0 +1,169 @@
+"""``gen3d diagnose``: the physics of a trained model's reverse process on its data (speciation, collapse,
+information, likelihood) as report.json, summary.md and PNG plots (docs/diagnostics.md)."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "diagnose"
+HELP = "speciation / collapse / information / likelihood diagnostics of a trained model on its data"
+
+WHAT = ("info", "commitment", "collapse", "likelihood")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ckpt", required=True, help="checkpoint written by gen3d fit (.ckpt)")
+    parser.add_argument(
+        "--data", default=None, help="prepared cache (default: the checkpoint's data.cache_dir)"
+    )
+    parser.add_argument(
+        "--what", default=",".join(WHAT), help=f"comma-separated subset of {','.join(WHAT)} (default: all)"
+    )
+    parser.add_argument(
+        "--budget",
+        default="auto",
+        help="'auto' (sizes for the demo model: a few CPU minutes), a number of network evaluations "
+        "(e.g. 20000) or minutes (e.g. 5min; also a hard stop between noise levels)",
+    )
+    parser.add_argument("--out", default="report", help="output folder (report.json, summary.md, *.png)")
+    parser.add_argument(
+        "--heldout-split", default=None, help="held-out split (default: data.val_split or test)"
+    )
+    parser.add_argument(
+        "--route",
+        default="auto",
+        choices=("auto", "posterior", "uturn"),
+        help="class-commitment route (auto: posterior for class-conditional models, else U-turn)",
+    )
+    parser.add_argument("--clusters", type=int, default=2, help="k-means classes for unlabelled data (>= 2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--raw-ema", action="store_true", help="use the raw weights instead of the EMA weights"
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 (default cpu)")
+    parser.add_argument("--no-plots", action="store_true", help="JSON and Markdown only")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _what(text: str) -> tuple[str, ...]:
+    from gen3d.errors import UserInputError
+
+    items = tuple(w.strip() for w in text.split(",") if w.strip())
+    bad = [w for w in items if w not in WHAT]
+    if bad or not items:
+        raise UserInputError(f"--what takes a comma-separated subset of {','.join(WHAT)}, got {text!r}")
+    return items
+
+
+def _check(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, float | None]]:
+    from gen3d.diagnostics.plan import parse_budget
+    from gen3d.errors import UserInputError
+
+    if args.clusters < 2:
+        raise UserInputError(f"--clusters must be >= 2, got {args.clusters}")
+    if args.batch_size < 1:
+        raise UserInputError("--batch-size must be >= 1")
+    return _what(args.what), parse_budget(args.budget)
+
+
+def _plan(budget, what, config, route, denoiser, sets, device):
+    """The default plan scaled to the budget (minutes: converted with a measured throughput)."""
+    import time
+
+    import torch
+
+    from gen3d.diagnostics.plan import Plan, scale_plan
+    from gen3d.diagnostics.run import sampler_nfe
+    from gen3d.models import num_classes_of
+
+    plan = Plan()
+    k = num_classes_of(config)
+    r = route if route != "auto" else ("posterior" if k >= 2 else "uturn")
+    cost = sum(
+        plan.cost(
+            what, k, r, sampler_nfe(config["sampler"]["name"], int(config["sampler"]["steps"]))
+        ).values()
+    )
+    kind, value = budget
+    if kind == "auto":
+        return plan, cost
+    if kind == "minutes":
+        x = sets.heldout[:8].to(device)
+        cond = torch.full((x.shape[0],), k, dtype=torch.int64, device=device) if k else None
+        with torch.no_grad():
+            t = time.monotonic()
+            denoiser(x, torch.full((x.shape[0],), 0.5, device=device), cond)
+            rate = x.shape[0] / max(time.monotonic() - t, 1e-6)
+        value = 0.6 * rate * 60.0 * float(value)  # 40% left for distances and overhead
+    factor = float(value) / max(cost, 1)
+    plan = scale_plan(plan, factor)
+    return plan, sum(
+        plan.cost(
+            what, k, r, sampler_nfe(config["sampler"]["name"], int(config["sampler"]["steps"]))
+        ).values()
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from gen3d.diagnostics.common import Meter
+    from gen3d.diagnostics.data import load_shape_sets
+    from gen3d.diagnostics.report import write_report
+    from gen3d.diagnostics.run import diagnose
+    from gen3d.errors import UserInputError
+    from gen3d.models import load_denoiser
+
+    what, budget = _check(args)
+    denoiser, config, process = load_denoiser(args.ckpt, ema=not args.raw_ema, map_location=args.device)
+    cache = args.data or config["data"].get("cache_dir")
+    if not cache:
+        raise UserInputError("--data is needed: the checkpoint's config names no data.cache_dir")
+    gen = torch.Generator().manual_seed(args.seed)
+    sets = load_shape_sets(cache, config, heldout_split=args.heldout_split, generator=gen)
+    sets.train, sets.heldout = sets.train.to(args.device), sets.heldout.to(args.device)
+    plan, planned = _plan(budget, what, config, args.route, denoiser, sets, args.device)
+    print(
+        f"gen3d diagnose: {', '.join(what)} on {len(sets.train)} training / {len(sets.heldout)} held-out "
+        f"shapes; about {planned} network evaluations planned"
+    )
+    meter = Meter(budget[1] if budget[0] == "minutes" else None, progress=_bar(planned, not args.no_progress))
+    report = diagnose(
+        denoiser,
+        process,
+        config,
+        sets,
+        what=what,
+        plan=plan,
+        generator=gen,
+        meter=meter,
+        route=args.route,
+        clusters=args.clusters,
+        batch_size=args.batch_size,
+    )
+    if meter.progress is not None:
+        meter.progress.close()
+    report.update(checkpoint=str(args.ckpt), cache=str(cache), seed=args.seed, budget=args.budget)
+    paths = write_report(report, args.out, plots=not args.no_plots)
+    _print_summary(report["summary"], paths)
+    return 0
+
+
+def _bar(total: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="NFE", desc="diagnose")
+
+
+def _print_summary(s: dict, paths: dict) -> None:
+    def f(v):
+        return "–" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
+
+    keys = ("sigma_S", "sigma_C", "near_copy_fraction", "near_copy_fraction_null", "sigma_C_entropy")
+    print("gen3d diagnose: " + ", ".join(f"{k} {f(s[k])}" for k in keys if k in s))
+    print(f"gen3d diagnose: {s['nfe_total']} network evaluations, {s['minutes']:.1f} min")
+    for name, p in paths.items():
+        print(f"  {name}: {p}")

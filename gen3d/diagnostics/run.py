@@ -1,0 +1,245 @@
+"""One diagnosis of a trained model: every requested diagnostic on its training and held-out shapes, as one
+JSON-ready dict (what ``gen3d diagnose`` writes). Library code: explicit arguments, no argparse, no files."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import torch
+
+from gen3d.diagnostics.clusters import NearestLabel, embed, kmeans
+from gen3d.diagnostics.collapse import collapse_scan
+from gen3d.diagnostics.commitment import posterior_commitment, uturn_commitment
+from gen3d.diagnostics.common import Meter, is_gaussian_kernel, log_sigma_grid
+from gen3d.diagnostics.data import ShapeSets
+from gen3d.diagnostics.information import information_curve, sigma_at_information
+from gen3d.diagnostics.likelihood import pf_ode_log_likelihood
+from gen3d.diagnostics.plan import WHAT, Plan
+
+__all__ = ["diagnose", "sampler_nfe"]
+
+
+def sampler_nfe(name: str, steps: int) -> int:
+    """Network evaluations per sample of a fixed-grid sampler (the adaptive one: a guess, 2 per step)."""
+    return (
+        2 * steps - 1 if name in ("heun", "edm_stochastic") else (steps if name != "adaptive" else 2 * steps)
+    )
+
+
+def _stage(name: str, meter: Meter, log: Callable[[str], None], fn):
+    log(f"diagnose: {name} ...")
+    t, n = time.monotonic(), meter.nfe
+    out = fn()
+    cost = {"nfe": meter.nfe - n, "seconds": round(time.monotonic() - t, 2)}
+    log(f"diagnose: {name} done ({cost['nfe']} NFE, {cost['seconds']:.0f} s)")
+    return out, cost
+
+
+def _info(denoiser, process, sets: ShapeSets, plan: Plan, gen, meter, null_label, batch_size) -> dict:
+    sig = log_sigma_grid(plan.sigma_lo, plan.sigma_hi, plan.info_levels)
+    kw = dict(generator=gen, process=process, cond_label=null_label, batch_size=batch_size, meter=meter)
+    held = information_curve(denoiser, sets.heldout[: plan.info_shapes], sig, split="heldout", **kw)
+    train = information_curve(denoiser, sets.train[: plan.info_shapes], sig, split="train", **kw)
+    ln_n = math.log(sets.train.shape[0])
+    n = min(len(train.I), len(held.I))
+    return {
+        "heldout": held.to_dict(),
+        "train": train.to_dict(),
+        "gap_I_train_minus_heldout": [a - b for a, b in zip(train.I[:n], held.I[:n])],
+        "ln_N": ln_n,
+        "sigma_C_entropy": sigma_at_information(held, ln_n),
+        "notes": [
+            "sigma_C_entropy: where I_heldout reaches ln N (Biroli et al.'s entropy criterion, note §2); "
+            "ill-conditioned for point clouds resampled every epoch (note §6), read the collapse scan instead"
+        ],
+    }
+
+
+def _commitment(denoiser, process, sets, plan, gen, meter, num_classes, route, clusters, batch_size) -> dict:
+    lo, hi = max(plan.sigma_lo, 0.01), min(plan.sigma_hi, 5.0)
+    sig = log_sigma_grid(lo, hi, plan.commit_levels)
+    held = sets.heldout[: plan.commit_shapes]
+    if route == "posterior":
+        curve = posterior_commitment(
+            denoiser,
+            held,
+            sets.heldout_labels[: plan.commit_shapes],
+            sig,
+            num_classes,
+            generator=gen,
+            process=process,
+            batch_size=batch_size,
+            meter=meter,
+        )
+        return {"route": "posterior", "classes": sets.class_names, **curve.to_dict()}
+    if num_classes >= 2:
+        labels, k, names = sets.train_labels, num_classes, sets.class_names
+        null = num_classes
+    else:
+        labels = kmeans(embed(sets.train), clusters, gen)
+        k, names, null = clusters, [f"cluster {i}" for i in range(clusters)], None
+    classify = NearestLabel(sets.train, labels, gen)
+    held_labels = classify(held)
+    curve = uturn_commitment(
+        denoiser,
+        held,
+        held_labels,
+        classify,
+        sig,
+        k,
+        steps=plan.uturn_steps,
+        sigma_min=process.sigma_min,
+        generator=gen,
+        process=process,
+        cond_label=null,
+        batch_size=batch_size,
+        meter=meter,
+    )
+    sizes = torch.bincount(labels, minlength=k).tolist()
+    return {"route": "uturn", "classes": names, "train_class_sizes": sizes, **curve.to_dict()}
+
+
+def _collapse(denoiser, process, sets, plan, gen, meter, null_label, batch_size, group: dict) -> dict:
+    opts = {k: v for k, v in group.items() if k not in ("name", "steps", "schedule", "rho")}
+    scan = collapse_scan(
+        denoiser,
+        process,
+        sets.train,
+        sets.heldout,
+        n_samples=plan.collapse_samples,
+        sampler=group["name"],
+        steps=int(group["steps"]),
+        schedule=group.get("schedule", "karras"),
+        rho=float(group.get("rho", 7.0)),
+        sampler_options=opts,
+        generator=gen,
+        cond_label=null_label,
+        batch_size=batch_size,
+        meter=meter,
+    )
+    return scan.to_dict()
+
+
+def _likelihood(denoiser, process, sets, plan, gen, meter, null_label, batch_size) -> dict:
+    var = float(sets.train.double().square().mean())
+    kw = dict(
+        sigma_min=process.sigma_min,
+        sigma_max=process.sigma_max,
+        steps=plan.like_steps,
+        n_probe=plan.like_probes,
+        process=process,
+        data_var=var,
+        cond_label=null_label,
+        generator=gen,
+        batch_size=batch_size,
+        meter=meter,
+    )
+    out = {}
+    for split, shapes in (("heldout", sets.heldout), ("train", sets.train)):
+        out[split] = pf_ode_log_likelihood(denoiser, shapes[: plan.like_shapes], split=split, **kw).to_dict()
+    d = out["heldout"]["dim"]
+    out["mean_nats_per_dim"] = {
+        s: sum(out[s]["logp"]) / len(out[s]["logp"]) / d for s in ("heldout", "train")
+    }
+    return out
+
+
+def diagnose(
+    denoiser,
+    process,
+    config: dict,
+    sets: ShapeSets,
+    *,
+    what: tuple[str, ...],
+    plan: Plan,
+    generator: torch.Generator,
+    meter: Meter,
+    route: str = "auto",
+    clusters: int = 2,
+    batch_size: int = 32,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Run the diagnostics in ``what`` (a subset of info, commitment, collapse, likelihood) with the sizes of
+    ``plan``; returns the report dict (curves, estimates, costs). ``route``: the commitment route, ``auto``
+    (posterior for a class-conditional model, U-turn otherwise), ``posterior`` or ``uturn``; ``clusters``:
+    the k of the k-means stand-in classes of an unconditional model."""
+    from gen3d.models import num_classes_of
+
+    num_classes = num_classes_of(config)
+    null_label = num_classes if num_classes else None
+    if route == "auto":
+        route = "posterior" if num_classes >= 2 else "uturn"
+    report: dict = {
+        "process": process.config(),
+        "gaussian_kernel": is_gaussian_kernel(process),
+        "data": {
+            "shape": list(sets.train.shape[1:]),
+            "dim": int(sets.train[0].numel()),
+            "n_train": int(sets.train.shape[0]),
+            "n_heldout": int(sets.heldout.shape[0]),
+            "splits": [sets.train_split, sets.heldout_split],
+            "classes": sets.class_names,
+        },
+        "num_classes": num_classes,
+        "plan": plan.to_dict(),
+        "cost": {},
+    }
+    stages = {
+        "info": (
+            "information curve",
+            lambda: _info(denoiser, process, sets, plan, generator, meter, null_label, batch_size),
+        ),
+        "commitment": (
+            f"class commitment ({route})",
+            lambda: _commitment(
+                denoiser, process, sets, plan, generator, meter, num_classes, route, clusters, batch_size
+            ),
+        ),
+        "collapse": (
+            "collapse scan",
+            lambda: _collapse(
+                denoiser, process, sets, plan, generator, meter, null_label, batch_size, config["sampler"]
+            ),
+        ),
+        "likelihood": (
+            "PF-ODE likelihood",
+            lambda: _likelihood(denoiser, process, sets, plan, generator, meter, null_label, batch_size),
+        ),
+    }
+    for key in WHAT:
+        if key in what:
+            title, fn = stages[key]
+            report[key], report["cost"][key] = _stage(title, meter, log, fn)
+    report["nfe_total"] = meter.nfe
+    report["minutes"] = round(meter.minutes(), 2)
+    report["summary"] = summarise(report)
+    return report
+
+
+def summarise(report: dict) -> dict:
+    """The headline numbers of a report."""
+    s: dict = {}
+    if "info" in report:
+        s["sigma_C_entropy"] = report["info"]["sigma_C_entropy"]
+        held, train = report["info"]["heldout"], report["info"]["train"]
+        if held["I"] and train["I"]:
+            s["I_heldout_at_sigma_lo"] = held["I"][-1]
+            s["I_train_at_sigma_lo"] = train["I"][-1]
+    if "commitment" in report:
+        c = report["commitment"]
+        s["sigma_S"] = c["sigma_S"]
+        s["commitment_route"] = c["route"]
+        s["commitment_threshold"] = c["threshold"]
+    if "collapse" in report:
+        c = report["collapse"]
+        s["sigma_C"] = c["sigma_C"]
+        s["near_copy_fraction"] = c["near_copy_fraction"]
+        s["near_copy_fraction_null"] = c["near_copy_fraction_null"]
+        s["near_copy_fraction_full_train"] = c["near_copy_fraction_full_train"]
+    if "likelihood" in report:
+        s["log_likelihood_nats_per_dim"] = report["likelihood"]["mean_nats_per_dim"]
+    s["nfe_total"] = report["nfe_total"]
+    s["minutes"] = report["minutes"]
+    return s
