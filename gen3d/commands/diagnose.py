@@ -35,6 +35,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("auto", "posterior", "uturn"),
         help="class-commitment route (auto: posterior for class-conditional models, else U-turn)",
     )
+    parser.add_argument("--levels", type=int, default=None, help="noise levels of the curves (default 14)")
+    parser.add_argument(
+        "--uturn-steps", type=int, default=None, help="ancestral steps per U-turn (default 12)"
+    )
+    parser.add_argument(
+        "--likelihood-steps", type=int, default=None, help="Heun steps of the PF-ODE likelihood (default 24)"
+    )
+    parser.add_argument("--probes", type=int, default=None, help="Hutchinson probes per step (default 2)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="sampler steps of the collapse scan (default: the config's)"
+    )
     parser.add_argument("--clusters", type=int, default=2, help="k-means classes for unlabelled data (>= 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -67,17 +78,37 @@ def _check(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, float 
     return _what(args.what), parse_budget(args.budget)
 
 
-def _plan(budget, what, config, route, denoiser, sets, device):
-    """The default plan scaled to the budget (minutes: converted with a measured throughput)."""
+def _base_plan(args: argparse.Namespace):
+    """The default plan with the sizes given on the command line."""
+    from dataclasses import replace
+
+    from gen3d.diagnostics.plan import Plan
+    from gen3d.errors import UserInputError
+
+    given = {
+        "info_levels": args.levels,
+        "commit_levels": args.levels,
+        "uturn_steps": args.uturn_steps,
+        "like_steps": args.likelihood_steps,
+        "like_probes": args.probes,
+    }
+    limits = {"info_levels": 2, "commit_levels": 2, "uturn_steps": 1, "like_steps": 2, "like_probes": 1}
+    for key, v in given.items():
+        if v is not None and v < limits[key]:
+            raise UserInputError(f"{key.replace('_', ' ')} must be >= {limits[key]}, got {v}")
+    return replace(Plan(), **{k: v for k, v in given.items() if v is not None})
+
+
+def _plan(plan, budget, what, config, route, denoiser, sets, device):
+    """``plan`` scaled to the budget (minutes: converted with a measured throughput)."""
     import time
 
     import torch
 
-    from gen3d.diagnostics.plan import Plan, scale_plan
+    from gen3d.diagnostics.plan import scale_plan
     from gen3d.diagnostics.run import sampler_nfe
     from gen3d.models import num_classes_of
 
-    plan = Plan()
     k = num_classes_of(config)
     r = route if route != "auto" else ("posterior" if k >= 2 else "uturn")
     cost = sum(
@@ -123,7 +154,11 @@ def run(args: argparse.Namespace) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     sets = load_shape_sets(cache, config, heldout_split=args.heldout_split, generator=gen)
     sets.train, sets.heldout = sets.train.to(args.device), sets.heldout.to(args.device)
-    plan, planned = _plan(budget, what, config, args.route, denoiser, sets, args.device)
+    if args.steps is not None:
+        if args.steps < 1:
+            raise UserInputError(f"--steps must be >= 1, got {args.steps}")
+        config = dict(config, sampler=dict(config["sampler"], steps=args.steps))
+    plan, planned = _plan(_base_plan(args), budget, what, config, args.route, denoiser, sets, args.device)
     print(
         f"gen3d diagnose: {', '.join(what)} on {len(sets.train)} training / {len(sets.heldout)} held-out "
         f"shapes; about {planned} network evaluations planned"

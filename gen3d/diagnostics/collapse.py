@@ -6,10 +6,10 @@ A shape is a near-copy of a reference set when ``d1 / d2 < 1/3`` (nearest over s
 statistic against a held-out set of the same size is the null (a generalising model scores alike on both; a
 memorising one snaps onto the training set only). ``sigma_C`` is where ``P_snap`` vs the training set rises
 through 1/2 for good, read from the final samples up (None: the final share is below 1/2, the expected
-result for a model that generalises; a large-sigma snap of the mean shape onto a reference is ignored); the per-trajectory
-onset is the sigma from which the trajectory stays snapped onto the same training shape until the end
-(Biroli et al.'s "last change of the nearest training image", read only together with the ratio rule, as
-the note's toys show). The final near-copy fraction is measured against the whole training set too.
+result for a model that generalises; a large-sigma snap of the mean shape onto a reference is ignored); the
+per-trajectory onset is the sigma from which the trajectory stays snapped onto the same training shape until
+the end (Biroli et al.'s "last change of the nearest training image", read only together with the ratio
+rule, as the note's toys show). The final near-copy fraction is measured against the whole training set too.
 
 The scan rides on ordinary sampling (the model's own ODE/SDE sampler), so it describes the sampler as well as
 the model (note §2, sampler caveat). It works for every process (no Gaussian identity is used).

@@ -6,11 +6,11 @@ Instantaneous change of variables along ``dx/dsigma = f = (x - D(x; sigma)) / si
     ln p_{s_min}(x) = ln p_{s_max}(x(s_max)) + int_{s_min}^{s_max} (d - div D) / sigma dsigma
 
 with ``div D ≈ eps^T (D(x + h eps) - D(x - h eps)) / 2h`` for Rademacher ``eps`` (Hutchinson; central
-difference, h = ``fd_rel * sigma``). Heun steps in ``ln sigma`` (where both integrands are smooth) on a
-log-uniform grid; every probe gets its own integral, so the
-stated error is the standard error over the ``n_probe`` probes (the spread of the Hutchinson estimate; it
-does not include the ODE discretisation error, which the Gaussian closed-form test bounds). Cost
-``2 * steps * (1 + 2 * n_probe)`` NFE per shape.
+difference, h = ``fd_rel * sigma``). Heun steps in ``ln sigma`` on EDM's Karras grid (rho = 7, which beat a
+log-uniform grid on the Gaussian test); every probe gets its own integral, so the stated error is the
+standard error over the ``n_probe`` probes (the spread of the Hutchinson estimate; it does not include the
+ODE discretisation error, second order in the step, which the Gaussian closed-form test bounds: < 0.1 nat at
+64 steps in d = 12). Cost ``2 (steps - 1) (1 + 2 n_probe)`` NFE per shape.
 
 Prior term: Gaussian kernel, ``N(0, (sigma_max^2 + data_var) I)`` (``data_var``: the data's mean second moment
 per coordinate); PFGM++, the kernel around 0, ``p(x) ∝ (||x||^2 + r^2)^(-(d + D)/2)`` with ``r = sigma_max

@@ -25,8 +25,9 @@ def test_sigma_c_of_the_empirical_measure(d, N, tol):
     # N = 2^(d/2) puts the predicted sigma_C at 1; the crossover sharpens as d grows (tolerance 15% -> 6%)
     train, held, g = _empirical(d, N, seed=d)
     assert 1.0 / math.sqrt(N ** (2 / d) - 1) == pytest.approx(1.0)
-    scan = collapse_scan(DiracMixtureDenoiser(train), PROC, train, held, n_samples=200, steps=40, generator=g,
-                         batch_size=200)  # fmt: skip
+    scan = collapse_scan(
+        DiracMixtureDenoiser(train), PROC, train, held, n_samples=200, steps=40, generator=g, batch_size=200
+    )
     assert scan.sigma_C == pytest.approx(1.0, rel=tol)
     assert scan.near_copy_fraction == 1.0 and scan.near_copy_fraction_full_train == 1.0
     # the held-out null of the same size: never snapped at the end, never past 1/2 (at large sigma D is the
@@ -48,8 +49,9 @@ def test_swapped_train_and_heldout_are_caught():
     # the memorising model copies its training set: handing the held-out set as "train" reads 0 copies and
     # the null 100%, the opposite of the truth
     train, held, g = _empirical(8, 16, seed=6)
-    scan = collapse_scan(DiracMixtureDenoiser(train), PROC, held, train, n_samples=50, steps=20, generator=g,
-                         batch_size=50)  # fmt: skip
+    scan = collapse_scan(
+        DiracMixtureDenoiser(train), PROC, held, train, n_samples=50, steps=20, generator=g, batch_size=50
+    )
     assert scan.near_copy_fraction == 0.0 and scan.near_copy_fraction_null == 1.0
 
 
@@ -57,6 +59,7 @@ def test_voxel_grids_use_the_flat_distance():
     g = torch.Generator().manual_seed(7)
     train = torch.where(torch.rand(12, 1, 4, 4, 4, generator=g) < 0.5, -1.0, 1.0).double()
     held = torch.where(torch.rand(12, 1, 4, 4, 4, generator=g) < 0.5, -1.0, 1.0).double()
-    scan = collapse_scan(DiracMixtureDenoiser(train), PROC, train, held, n_samples=8, steps=12, generator=g,
-                         batch_size=8)  # fmt: skip
+    scan = collapse_scan(
+        DiracMixtureDenoiser(train), PROC, train, held, n_samples=8, steps=12, generator=g, batch_size=8
+    )
     assert scan.near_copy_fraction == 1.0 and scan.near_copy_fraction_null == 0.0

@@ -58,8 +58,9 @@ def test_posterior_route_sigma_s(toy):
 
 def test_class_posterior_from_k_plus_one_calls_is_exact():
     # I4 for K = 3 Gaussian classes: the simplex least squares recovers p(c | x) exactly
-    mix = GaussianMixtureDenoiser(torch.tensor([[1.0, 0.0], [-0.5, 0.8], [-0.5, -0.8]]), std=0.3,
-                                  weights=[0.5, 0.3, 0.2])  # fmt: skip
+    mix = GaussianMixtureDenoiser(
+        torch.tensor([[1.0, 0.0], [-0.5, 0.8], [-0.5, -0.8]]), std=0.3, weights=[0.5, 0.3, 0.2]
+    )
     g = torch.Generator().manual_seed(1)
     y, _ = mix.sample(256, g)
     x = (y + 0.6 * torch.randn(y.shape, generator=g)).double()
@@ -77,8 +78,18 @@ def test_uturn_route_sigma_s_two_gaussians():
     y, lab = mix.sample(1000, g)
     exact = two_class_sigma_s(2.0, 0.5)
     sig = log_sigma_grid(exact / 2, exact * 2, 9)
-    c = uturn_commitment(ClassConditional(mix), y.double(), lab, mix.classify, sig, 2, steps=60, generator=g,
-                         batch_size=1000, cond_label=2)  # fmt: skip
+    c = uturn_commitment(
+        ClassConditional(mix),
+        y.double(),
+        lab,
+        mix.classify,
+        sig,
+        2,
+        steps=60,
+        generator=g,
+        batch_size=1000,
+        cond_label=2,
+    )
     assert c.sigma_S == pytest.approx(exact, rel=0.08)
     assert c.route == "uturn" and c.nfe == 1000 * len(sig) * 60
 
@@ -94,6 +105,15 @@ def test_uturn_with_kmeans_stand_in_classes_on_unlabelled_data():
     assert max(agree, 1 - agree) == 1.0  # the clusters are the two classes (up to their names)
     classify = NearestLabel(train.double(), labels, g)
     held, _ = mix.sample(600, g)
-    c = uturn_commitment(mix, held.double(), classify(held.double()), classify, log_sigma_grid(0.5, 2.0, 7), 2,
-                         steps=60, generator=g, batch_size=600)  # fmt: skip
+    c = uturn_commitment(
+        mix,
+        held.double(),
+        classify(held.double()),
+        classify,
+        log_sigma_grid(0.5, 2.0, 7),
+        2,
+        steps=60,
+        generator=g,
+        batch_size=600,
+    )
     assert c.sigma_S == pytest.approx(1.0, rel=0.12)

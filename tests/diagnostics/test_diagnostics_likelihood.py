@@ -2,7 +2,6 @@
 
 import math
 
-import pytest
 import torch
 
 from gen3d.analytic.mixture import GaussianMixtureDenoiser
@@ -23,8 +22,9 @@ def test_gaussian_log_density_second_order_in_steps():
     exact = mixture_log_density(pop, y, 0.02)
     errs = []
     for steps in (64, 128):
-        lk = pf_ode_log_likelihood(pop, y, sigma_min=0.02, sigma_max=20.0, steps=steps, n_probe=2, generator=g,
-                                   data_var=s**2)  # fmt: skip
+        lk = pf_ode_log_likelihood(
+            pop, y, sigma_min=0.02, sigma_max=20.0, steps=steps, n_probe=2, generator=g, data_var=s**2
+        )
         errs.append((torch.tensor(lk.logp) - exact).abs().max().item())
         assert lk.nfe_per_shape == 2 * (steps - 1) * (1 + 2 * 2)
     assert errs[0] < 0.1 and errs[1] < 0.03 and errs[1] < errs[0] / 3
@@ -36,8 +36,9 @@ def test_hutchinson_error_bar_is_calibrated_on_a_mixture():
     g = torch.Generator().manual_seed(1)
     y, _ = mix.sample(200, g)
     y = y.double()
-    lk = pf_ode_log_likelihood(mix, y, sigma_min=0.02, sigma_max=20.0, steps=64, n_probe=4, generator=g,
-                               data_var=0.69)  # fmt: skip
+    lk = pf_ode_log_likelihood(
+        mix, y, sigma_min=0.02, sigma_max=20.0, steps=64, n_probe=4, generator=g, data_var=0.69
+    )
     err = torch.tensor(lk.logp) - mixture_log_density(mix, y, 0.02)
     se = torch.tensor(lk.stderr)
     ratio = float(err.square().mean() / se.square().mean())

@@ -24,8 +24,13 @@ def test_fluctuation_theorem_and_second_law_two_gaussians():
     dH = entropy(4.0) - entropy(1.0)
     y, _ = mix.sample(4000, g)
     x0 = y.double() + 4.0 * torch.randn(y.shape, generator=g, dtype=torch.float64)
-    out = entropy_production(mix, x0, log_sigma_grid(1.0, 4.0, 401), generator=g,
-                             log_density=lambda x, s: mixture_log_density(mix, x, s))  # fmt: skip
+    out = entropy_production(
+        mix,
+        x0,
+        log_sigma_grid(1.0, 4.0, 401),
+        generator=g,
+        log_density=lambda x, s: mixture_log_density(mix, x, s),
+    )
     s = fluctuation_summary(out)
     assert s.mean_exp_minus_sigma == pytest.approx(1.0, abs=4 * s.se_exp_minus_sigma + 0.02)
     assert s.mean_sigma == pytest.approx(dH, abs=0.1)
