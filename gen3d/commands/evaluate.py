@@ -13,10 +13,12 @@ NAME = "evaluate"
 HELP = "score generated shapes against reference shapes: MMD/COV/1-NNA (CD, EMD or IoU), JSD, novelty"
 
 # choices spelled out so that building the CLI imports no metric code (a test checks them against
-# gen3d.metrics.presets.PROTOCOLS, gen3d.metrics.jsd.JSD_MODES and gen3d.metrics.subsets.UNEQUAL_POLICIES)
+# gen3d.metrics.presets.PROTOCOLS, gen3d.metrics.jsd.JSD_MODES, gen3d.metrics.subsets.UNEQUAL_POLICIES and
+# gen3d.metrics.evaluation.PAIRS)
 PROTOCOL_CHOICES = ("pointflow", "shapegf_bbox")
 JSD_MODE_CHOICES = ("pointflow", "cells")
 UNEQUAL_CHOICES = ("subsample", "refuse")
+PAIRS_CHOICES = ("pruned", "all")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,6 +85,14 @@ def _add_scoring(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.01,
         help="certified relative error bound of the approximate EMD (default 0.01)",
+    )
+    parser.add_argument(
+        "--pairs",
+        default="pruned",
+        choices=PAIRS_CHOICES,
+        help="point clouds: pruned (default: only the pairs that nearest-neighbour decisions need, found by "
+        "certified lower bounds; the same MMD/COV/1-NNA and intervals as all pairs, in a fraction of the "
+        "time; counts and timings in the JSON under metrics.<m>.search) or all (every pair)",
     )
 
 
@@ -393,6 +403,7 @@ class _Scoring:
     jsd: bool
     jsd_mode: str
     emd_tol: float
+    pairs: str
     voxel_threshold: float
     plot: bool  # keep the distance matrices for the histogram
     n_boot: int
@@ -429,6 +440,7 @@ def run(args: argparse.Namespace) -> int:
         jsd=not args.no_jsd,
         jsd_mode=opts["jsd_mode"],
         emd_tol=args.emd_tol,
+        pairs=args.pairs,
         voxel_threshold=args.voxel_threshold,
         plot=bool(args.plot),
         n_boot=args.bootstrap,
@@ -543,6 +555,7 @@ def _score_points(
         metrics=scoring.metrics,
         normalize=scoring.normalize,
         emd_tol=scoring.emd_tol,
+        pairs=scoring.pairs,
         train=None if train is None else train.data,
         jsd=scoring.jsd,
         jsd_mode=scoring.jsd_mode,

@@ -25,7 +25,7 @@ import numpy as np
 
 from gen3d.errors import UserInputError
 
-__all__ = ["STATS", "bootstrap_intervals", "bootstrap_replicates", "interval"]
+__all__ = ["STATS", "bootstrap_intervals", "bootstrap_replicates", "interval", "resamples"]
 
 STATS = ("mmd", "cov", "1nna")
 
@@ -57,6 +57,14 @@ def _nn_correct(same, other):
     return np.where(same < other, 1.0, np.where(same == other, 0.5, 0.0))
 
 
+def resamples(g: int, r: int, n_boot: int, seed: int):
+    """The replicates' distinct originals: ``n_boot`` pairs ``(ug, ur)`` of sorted index arrays into the
+    generated (G) and reference (R) sets, the same for the same arguments."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n_boot):
+        yield np.unique(rng.integers(0, g, g)), np.unique(rng.integers(0, r, r))
+
+
 def bootstrap_replicates(d_gg, d_rr, d_gr, n_boot: int, seed: int, stats=STATS) -> dict[str, np.ndarray]:
     """``{stat: (n_boot,) float64}`` replicates of ``stats`` (subset of :data:`STATS`); see the module doc."""
     d_gg, d_rr, d_gr = (np.asarray(a, dtype=np.float64) for a in (d_gg, d_rr, d_gr))
@@ -68,11 +76,8 @@ def bootstrap_replicates(d_gg, d_rr, d_gr, n_boot: int, seed: int, stats=STATS) 
     unknown = set(stats) - set(STATS)
     if unknown:
         raise UserInputError(f"unknown bootstrap statistics {sorted(unknown)}; choose from {STATS}")
-    rng = np.random.default_rng(seed)
     reps = {s: np.empty(n_boot) for s in stats}
-    for b in range(n_boot):
-        ug = np.unique(rng.integers(0, g, g))
-        ur = np.unique(rng.integers(0, r, r))
+    for b, (ug, ur) in enumerate(resamples(g, r, n_boot, seed)):
         for k, v in _stats_on(d_gg, d_rr, d_gr, ug, ur, stats).items():
             reps[k][b] = v
     return reps

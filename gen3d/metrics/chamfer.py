@@ -18,7 +18,7 @@ from numba import njit, prange
 
 from gen3d.metrics._inputs import as_cloud, as_cloud_set, to_soa_padded
 
-__all__ = ["chamfer_distance", "chamfer_pairwise"]
+__all__ = ["chamfer_distance", "chamfer_pairs", "chamfer_pairwise"]
 
 _BIG = np.float32(3.0e38)
 
@@ -82,6 +82,17 @@ def _chamfer_pairs(xs, n, ys, m, ia, ib):
     return out
 
 
+def chamfer_pairs(xs: np.ndarray, n: int, ys: np.ndarray, m: int, ia, ib) -> np.ndarray:
+    """CD (K,) float64 of the pairs ``(xs[ia[k]], ys[ib[k]])`` of padded clouds ``xs`` (A, 3, Np) with ``n``
+    valid points and ``ys`` (B, 3, Mp) with ``m`` (:func:`gen3d.metrics._inputs.to_soa_padded`). The one
+    kernel of :func:`chamfer_pairwise` and of the nearest-neighbour search (:mod:`gen3d.metrics.pruned`)."""
+    ia = np.ascontiguousarray(ia, dtype=np.int64)
+    ib = np.ascontiguousarray(ib, dtype=np.int64)
+    if len(ia) == 0:
+        return np.zeros(0)
+    return _chamfer_pairs(xs, n, ys, m, ia, ib)
+
+
 def chamfer_distance(x, y) -> float:
     """Chamfer distance between clouds ``x`` (N, 3) and ``y`` (M, 3); N and M may differ. Returns a float."""
     x = as_cloud(x, "x")
@@ -116,7 +127,7 @@ def chamfer_pairwise(X, Y=None, *, device: str | None = None, tile: int = 1024) 
         ia, ib = (g.ravel() for g in np.meshgrid(np.arange(a), np.arange(b), indexing="ij"))
     xs = to_soa_padded(Xn)
     ys = xs if sym else to_soa_padded(Yn)
-    vals = _chamfer_pairs(xs, Xn.shape[1], ys, Yn.shape[1], ia.astype(np.int64), ib.astype(np.int64))
+    vals = chamfer_pairs(xs, Xn.shape[1], ys, Yn.shape[1], ia, ib)
     out = np.zeros((a, b))
     out[ia, ib] = vals
     if sym:

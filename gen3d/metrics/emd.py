@@ -27,7 +27,7 @@ from numba import njit, prange
 from gen3d.errors import UserInputError
 from gen3d.metrics._inputs import as_cloud, as_cloud_set
 
-__all__ = ["EMD_EXACT_MAX_POINTS", "EMDResult", "emd", "emd_exact", "emd_pairwise"]
+__all__ = ["EMD_EXACT_MAX_POINTS", "EMDResult", "auction_pairs", "emd", "emd_exact", "emd_pairwise"]
 
 #: ``method="auto"`` uses the exact solver up to this many points per cloud.
 EMD_EXACT_MAX_POINTS = 256
@@ -100,9 +100,24 @@ def _min_of(buf, tmp):
     return r
 
 
+@njit(fastmath=True, boundscheck=False, cache=True, inline="always")
+def _dual_bound(x0, x1, x2, y0, y1, y2, p, buf, tmp):
+    # dual lower bound (sum, not mean) of any prices p: sum_i min_j (c_ij + p_j) - sum_j p_j
+    lb = 0.0
+    for i in range(x0.shape[0]):
+        _cost_row(x0[i], x1[i], x2[i], y0, y1, y2, p, buf)
+        lb += _min_of(buf, tmp)
+    for j in range(p.shape[0]):
+        lb -= p[j]
+    return lb
+
+
 @njit(fastmath=True, boundscheck=False, cache=True)
-def _auction(xs, ys, eps0, eps_min, theta, tol):
-    """Auction with eps-scaling for xs, ys (3, N). Returns (value, lower_bound, eps_final, n_bids), means."""
+def _auction(xs, ys, eps0, eps_min, theta, tol, stop_above):
+    """Auction with eps-scaling for xs, ys (3, N). Returns (value, lower_bound, eps_final, n_bids, stopped),
+    means. ``stop_above`` (a mean distance; inf: never): stop early, with ``stopped`` True and value NaN, once
+    the dual bound certifies ``EMD > stop_above`` (checked at the end of every phase); the phases run until
+    then are those of the full solve."""
     n = xs.shape[1]
     x0, x1, x2 = xs[0], xs[1], xs[2]
     y0, y1, y2 = ys[0], ys[1], ys[2]
@@ -151,15 +166,16 @@ def _auction(xs, ys, eps0, eps_min, theta, tol):
             value += np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
         # eps-complementary slackness bounds the gap by n*eps; check the dual once that is near tol
         if eps <= eps_min or eps * n <= tol * value:
-            lb = 0.0
-            for i in range(n):
-                _cost_row(x0[i], x1[i], x2[i], y0, y1, y2, p, buf)
-                lb += _min_of(buf, tmp)
-            for j in range(n):
-                lb -= p[j]
-            lb = min(lb, value)
+            lb = min(_dual_bound(x0, x1, x2, y0, y1, y2, p, buf, tmp), value)
             if value - lb <= tol * lb or eps <= eps_min:
-                return value / n, lb / n, eps, n_bids
+                return value / n, lb / n, eps, n_bids, False
+            if lb > stop_above * n:
+                return np.nan, lb / n, eps, n_bids, True
+        elif stop_above < np.inf:
+            # branch and bound: stop once the dual bound shows the pair farther than the caller's incumbent
+            lb = min(_dual_bound(x0, x1, x2, y0, y1, y2, p, buf, tmp), value)
+            if lb > stop_above * n:
+                return np.nan, lb / n, eps, n_bids, True
         eps = max(eps / theta, eps_min)
 
 
@@ -169,14 +185,42 @@ def _auction_params(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float]:
 
 
 @njit(parallel=True, cache=True)
-def _auction_pairs(xs, ys, ia, ib, eps0, eps_min, theta, tol):
+def _auction_pairs(xs, ys, ia, ib, eps0, eps_min, theta, tol, stop_above):
     k_total = ia.shape[0]
     out = np.empty((k_total, 2))
     for k in prange(k_total):
-        v, lb, _, _ = _auction(xs[ia[k]], ys[ib[k]], eps0[k], eps_min[k], theta, tol)
+        v, lb, _, _, _ = _auction(xs[ia[k]], ys[ib[k]], eps0[k], eps_min[k], theta, tol, stop_above[k])
         out[k, 0] = v
         out[k, 1] = lb
     return out
+
+
+def auction_pairs(xs: np.ndarray, ys: np.ndarray, ia, ib, *, tol: float, stop_above=None) -> np.ndarray:
+    """Approximate EMD of the pairs ``(xs[ia[k]], ys[ib[k]])``; ``xs`` (A, 3, N), ``ys`` (B, 3, N) float32.
+
+    Returns (K, 2) float64: value and dual lower bound (means). ``stop_above`` (K,) mean distances: pair k
+    stops as soon as its EMD is certified to exceed ``stop_above[k]`` (value NaN, the certifying lower bound
+    kept); otherwise its value is bit-identical to the call without ``stop_above`` (the same phases run). The
+    one solver of :func:`emd_pairwise` and of the nearest-neighbour search (:mod:`gen3d.metrics.nn_search`).
+    """
+    ia = np.ascontiguousarray(ia, dtype=np.int64)
+    ib = np.ascontiguousarray(ib, dtype=np.int64)
+    if len(ia) == 0:
+        return np.zeros((0, 2))
+    ext = np.maximum(np.ptp(xs, axis=2).max(1)[ia], np.ptp(ys, axis=2).max(1)[ib])
+    ext = np.maximum(ext, 1e-30)
+    stop = np.full(len(ia), np.inf) if stop_above is None else np.asarray(stop_above, dtype=np.float64)
+    return _auction_pairs(
+        xs,
+        ys,
+        ia,
+        ib,
+        (0.05 * ext).astype(np.float32),
+        (1e-6 * ext).astype(np.float32),
+        4.0,
+        float(tol),
+        stop,
+    )
 
 
 def _gap(value: float, lb: float) -> float:
@@ -202,7 +246,7 @@ def emd(x, y, *, tol: float = 0.01, method: str = "auto") -> EMDResult:
     xs = np.ascontiguousarray(x.T)
     ys = np.ascontiguousarray(y.T)
     eps0, eps_min = _auction_params(xs, ys)
-    v, lb, _, _ = _auction(xs, ys, np.float32(eps0), np.float32(eps_min), 4.0, float(tol))
+    v, lb, _, _, _ = _auction(xs, ys, np.float32(eps0), np.float32(eps_min), 4.0, float(tol), np.inf)
     if not (np.isfinite(v) and np.isfinite(lb)):
         raise FloatingPointError("approximate EMD produced a non-finite value")
     return EMDResult(float(v), float(lb), _gap(v, lb), False)
@@ -237,18 +281,7 @@ def emd_pairwise(X, Y=None, *, tol: float = 0.01, method: str = "auto") -> tuple
     elif len(ia):
         xs = np.ascontiguousarray(Xn.transpose(0, 2, 1))
         ys = xs if sym else np.ascontiguousarray(Yn.transpose(0, 2, 1))
-        ext = np.maximum(np.ptp(xs, axis=2).max(1)[ia], np.ptp(ys, axis=2).max(1)[ib])
-        ext = np.maximum(ext, 1e-30)
-        res = _auction_pairs(
-            xs,
-            ys,
-            ia.astype(np.int64),
-            ib.astype(np.int64),
-            (0.05 * ext).astype(np.float32),
-            (1e-6 * ext).astype(np.float32),
-            4.0,
-            float(tol),
-        )
+        res = auction_pairs(xs, ys, ia, ib, tol=tol)
         vals, lbs = res[:, 0], res[:, 1]
     if not (np.isfinite(vals).all() and np.isfinite(lbs).all()):
         raise FloatingPointError("EMD produced non-finite values")

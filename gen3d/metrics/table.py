@@ -76,6 +76,14 @@ def _tail(result: dict) -> list[str]:
             f"[lo, hi]: {100 * iv['level']:.0f}% bootstrap intervals over both sets "
             f"({iv['n_boot']} resamples, seed {iv['seed']})"
         )
+    for name, r in result["metrics"].items():
+        sr = r.get("search") or {}
+        if sr.get("pairs") == "pruned":
+            rows.append(
+                f"{name}: {sr['pairs_solved']:,} of {sr['pairs_total']:,} pairs computed "
+                f"({100 * sr['solved_share']:.2g}%), the rest decided by certified bounds "
+                f"(results identical to all pairs); {sr['timings_s']['search']:.1f} s search"
+            )
     if "emd" in result["metrics"] and "emd_max_rel_gap" in result["metrics"]["emd"]:
         gap = result["metrics"]["emd"]["emd_max_rel_gap"]
         bound = f"certified within {100 * gap:.3g}% of" if gap > 0 else "equal to"

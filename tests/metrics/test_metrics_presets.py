@@ -10,6 +10,7 @@ from gen3d.cli import main
 from gen3d.commands import evaluate as cmd
 from gen3d.datasets.cache import ShapeCache
 from gen3d.metrics import chamfer_pairwise
+from gen3d.metrics.evaluation import PAIRS
 from gen3d.metrics.jsd import JSD_MODES
 from gen3d.metrics.presets import PROTOCOLS
 from gen3d.metrics.subsets import UNEQUAL_POLICIES
@@ -20,6 +21,7 @@ def test_cli_choices_are_the_modules_names():
     assert set(cmd.PROTOCOL_CHOICES) == set(PROTOCOLS)
     assert set(cmd.JSD_MODE_CHOICES) == set(JSD_MODES)
     assert set(cmd.UNEQUAL_CHOICES) == set(UNEQUAL_POLICIES)
+    assert set(cmd.PAIRS_CHOICES) == set(PAIRS)
 
 
 @pytest.fixture
