@@ -461,6 +461,7 @@ def run(args: argparse.Namespace) -> int:
         "units": units_note or units,
     }
     options = {**opts, "unequal": args.unequal, "bootstrap": args.bootstrap, "ci": args.ci, "seed": args.seed}
+    options["pairs"] = args.pairs
     result = _summarise(results, protocol, inputs, options, [str(p) for p in args.samples])
     if units_note:
         print(f"units: {units_note}")
