@@ -39,6 +39,18 @@ def test_permutation_invariance_and_identity(rng):
     assert chamfer_distance(x, x[rng.permutation(100)]) == 0.0
 
 
+@pytest.mark.parametrize("tile", [1, 3, 1024])
+def test_batched_torch_path_matches_the_cpu_kernel(rng, tile):
+    X = rng.standard_normal((7, 50, 3)).astype(np.float32)
+    Y = rng.standard_normal((4, 50, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        chamfer_pairwise(X, Y, device="torch-cpu", tile=tile), chamfer_pairwise(X, Y), rtol=1e-6
+    )
+    sym = chamfer_pairwise(X, device="torch-cpu", tile=tile)
+    np.testing.assert_allclose(sym, chamfer_pairwise(X), rtol=1e-6)
+    assert np.array_equal(sym, sym.T) and (np.diag(sym) == 0).all()
+
+
 def test_torch_path_matches_naive(rng, naive_cd):
     X = rng.standard_normal((2, 40, 3)).astype(np.float32)
     Y = rng.standard_normal((3, 33, 3)).astype(np.float32)
