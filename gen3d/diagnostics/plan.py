@@ -22,9 +22,9 @@ WHAT = ("info", "commitment", "collapse", "likelihood")
 class Plan:
     """Sizes of every diagnostic (see the module docstring for their costs)."""
 
-    info_shapes: int = 32
+    info_shapes: int = 64
     info_levels: int = 14
-    commit_shapes: int = 32
+    commit_shapes: int = 64
     commit_levels: int = 10
     uturn_steps: int = 12
     collapse_samples: int = 32

@@ -40,7 +40,7 @@ def _save(plt, fig, path: Path) -> Path:
 
 def plot_info(report: dict, path: Path) -> Path:
     info, s = report["info"], report["summary"]
-    plt, fig, (a, b) = _figure(2)
+    plt, fig, (a, b, g) = _figure(3)
     for split, style in (("heldout", "-o"), ("train", "--s")):
         c = info[split]
         a.plot(c["sigmas"], c["C"], style, ms=3, label=f"C(σ) {split}")
@@ -53,8 +53,23 @@ def plot_info(report: dict, path: Path) -> Path:
         ax.set_ylabel(name)
         _marks(ax, s)
         ax.legend(fontsize=7)
+    held, train = info["heldout"], info["train"]
+    n = min(len(held["C"]), len(train["C"]))
+    rel = [t / h - 1.0 for t, h in zip(train["C"][:n], held["C"][:n])]
+    err = [
+        2 * ((et / h) ** 2 + (t * eh / h**2) ** 2) ** 0.5
+        for t, h, et, eh in zip(train["C"][:n], held["C"][:n], train["C_se"][:n], held["C_se"][:n])
+    ]
+    g.errorbar(held["sigmas"][:n], rel, yerr=err, fmt="-o", ms=3, label="C_train / C_heldout − 1 (±2 s.e.)")
+    g.axhline(0.0, color="gray", lw=1)
+    g.set_xscale("log")
+    g.set_xlabel("σ")
+    g.set_ylabel("relative gap")
+    g.set_title("denoising gap (below 0: memorisation)")
+    _marks(g, s)
+    g.legend(fontsize=7)
     a.set_title("information rate (bump: speciation)")
-    b.set_title("information (train − held-out gap: memorisation)")
+    b.set_title("information I(σ)")
     return _save(plt, fig, path)
 
 

@@ -78,6 +78,14 @@ def markdown_summary(report: dict) -> str:
         + "; every curve is in `report.json`.",
     ]
     notes = []
+    c = report.get("commitment", {})
+    if c.get("route") == "posterior" and c.get("residual"):
+        worst = max(c["residual"])
+        notes.append(
+            f"Posterior route: the relative residual of I4 (D_null = sum_c p_c D_c) reaches {worst:.2f}. "
+            "Above ~0.1 the unconditional branch is not the mixture of the conditional ones (note §9) and "
+            "p(c|x) is unreliable there (at small σ all D_c approach x); compare with `--route uturn`."
+        )
     if not report["gaussian_kernel"]:
         notes.append(
             "This process's kernel is not Gaussian: I(σ) is ∫C dln(1/σ), not a mutual information, and the "
