@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--route",
         default="auto",
         choices=("auto", "posterior", "uturn"),
-        help="class-commitment route (auto: posterior for class-conditional models, else U-turn)",
+        help="class-commitment route: auto = uturn (any model); posterior: K + 1 calls per level for "
+        "class-conditional models, valid only where its reported I4 residual is small",
     )
     parser.add_argument("--levels", type=int, default=None, help="noise levels of the curves (default 14)")
     parser.add_argument(
@@ -100,7 +101,8 @@ def _base_plan(args: argparse.Namespace):
 
 
 def _plan(plan, budget, what, config, route, denoiser, sets, device):
-    """``plan`` scaled to the budget (minutes: converted with a measured throughput)."""
+    """``plan`` clamped to the data and scaled to the budget (minutes: converted with a measured throughput);
+    returns ``(plan, planned NFE)``."""
     import time
 
     import torch
@@ -110,15 +112,16 @@ def _plan(plan, budget, what, config, route, denoiser, sets, device):
     from gen3d.models import num_classes_of
 
     k = num_classes_of(config)
-    r = route if route != "auto" else ("posterior" if k >= 2 else "uturn")
-    cost = sum(
-        plan.cost(
-            what, k, r, sampler_nfe(config["sampler"]["name"], int(config["sampler"]["steps"]))
-        ).values()
-    )
+    r = "uturn" if route == "auto" else route
+    per_sample = sampler_nfe(config["sampler"]["name"], int(config["sampler"]["steps"]))
+
+    def cost(p) -> int:
+        return sum(p.cost(what, k, r, per_sample).values())
+
+    plan = _clamped(plan, sets)
     kind, value = budget
     if kind == "auto":
-        return plan, cost
+        return plan, cost(plan)
     if kind == "minutes":
         x = sets.heldout[:8].to(device)
         cond = torch.full((x.shape[0],), k, dtype=torch.int64, device=device) if k else None
@@ -127,12 +130,20 @@ def _plan(plan, budget, what, config, route, denoiser, sets, device):
             denoiser(x, torch.full((x.shape[0],), 0.5, device=device), cond)
             rate = x.shape[0] / max(time.monotonic() - t, 1e-6)
         value = 0.6 * rate * 60.0 * float(value)  # 40% left for distances and overhead
-    factor = float(value) / max(cost, 1)
-    plan = scale_plan(plan, factor)
-    return plan, sum(
-        plan.cost(
-            what, k, r, sampler_nfe(config["sampler"]["name"], int(config["sampler"]["steps"]))
-        ).values()
+    plan = _clamped(scale_plan(plan, float(value) / max(cost(plan), 1)), sets)
+    return plan, cost(plan)
+
+
+def _clamped(plan, sets):
+    """``plan`` with no more shapes than the splits hold (the estimators take the first ones)."""
+    from dataclasses import replace
+
+    both = min(len(sets.train), len(sets.heldout))
+    return replace(
+        plan,
+        info_shapes=min(plan.info_shapes, both),
+        commit_shapes=min(plan.commit_shapes, len(sets.heldout)),
+        like_shapes=min(plan.like_shapes, both),
     )
 
 

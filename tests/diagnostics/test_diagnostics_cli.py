@@ -49,3 +49,33 @@ def test_diagnose_refuses_bad_arguments(tiny_points_ckpt, tmp_path, capsys):
     assert "--what takes" in capsys.readouterr().err
     assert main(["diagnose", "--ckpt", str(tiny_points_ckpt), "--budget", "lots"]) == 2
     assert "--budget" in capsys.readouterr().err
+
+
+def test_diagnose_voxel_pfgmpp_model(tiny_voxel_ckpt, tiny_cache, tmp_path):
+    # grids (B, 1, 8, 8, 8) and a non-Gaussian kernel: I(sigma) is flagged, the prior is the PFGM++ kernel
+    out = tmp_path / "vox"
+    argv = [
+        "diagnose",
+        "--ckpt",
+        str(tiny_voxel_ckpt),
+        "--data",
+        str(tiny_cache),
+        "--out",
+        str(out),
+        "--budget",
+        "50",
+        "--no-progress",
+        "--no-plots",
+        "--levels",
+        "3",
+        "--likelihood-steps",
+        "2",
+        "--what",
+        "info,likelihood",
+    ]
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["data"]["shape"] == [1, 8, 8, 8] and report["gaussian_kernel"] is False
+    assert report["info"]["heldout"]["gaussian_identity"] is False
+    assert all(v is not None for v in report["likelihood"]["heldout"]["logp"])
+    assert "not Gaussian" in (out / "summary.md").read_text()
