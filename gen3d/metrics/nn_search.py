@@ -87,6 +87,40 @@ class NNSearch:
         bad = np.isfinite(lk) & ((1.0 - self.safety) * lk <= best)
         return rows[bad], cols[k[bad]], best[bad]
 
+    def uncertified(self, blocks, group: np.ndarray) -> list:
+        """The uncertified queries of many blocks ``[(rows, cols)]`` whose columns all lie in ``group`` (an
+        index array), as blocks ``(rows, cols)`` to :meth:`certify`; for the bootstrap's many resamples.
+
+        A fast screen first: a query is certified if its best solved entry is below the smallest unsolved
+        lower bound of its row over the whole group (a sufficient condition for (1)); only the rest are
+        checked entry by entry. Each row's solved entries are kept sorted, so the screen reads a few
+        columns per row instead of the block."""
+        n = self.n
+        group = np.asarray(group, dtype=np.int64)
+        v = self.value[:, group]
+        me = group[None, :] == np.arange(n)[:, None]
+        solved = ~np.isnan(v) & ~me
+        width = max(int(solved.sum(axis=1).max()), 1)
+        order = np.argsort(np.where(solved, v, np.inf), axis=1, kind="stable")[:, :width]
+        rows_all = np.arange(n)[:, None]
+        top_cols = group[order]  # (n, width) global column ids, nearest solved first
+        top_vals = np.where(solved[rows_all, order], v[rows_all, order], np.inf)
+        unsolved_lo = np.where(np.isnan(v) & ~me, self.lower[:, group], np.inf).min(axis=1)
+        floor = (1.0 - self.safety) * unsolved_lo
+        pending = []
+        mask = np.zeros(n, dtype=bool)
+        for rows, cols in blocks:
+            rows = np.asarray(rows, dtype=np.int64)
+            mask[cols] = True
+            best = np.where(mask[top_cols[rows]], top_vals[rows], np.inf).min(axis=1)
+            mask[cols] = False
+            rest = rows[~(best < floor[rows])]
+            if len(rest):
+                bad = self._next(rest, np.asarray(cols, dtype=np.int64))[0]
+                if len(bad):
+                    pending.append((bad, cols))
+        return pending
+
     def certify(self, queries: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
         """Certify every query of the blocks ``queries``: ``(rows, cols)`` means "nearest of each row among
         ``cols``, the row itself excluded". Blocks may overlap; solved pairs serve every block."""
@@ -94,7 +128,10 @@ class NNSearch:
         t0 = time.perf_counter()
         total = sum(len(r) for r, c in blocks if len(c))
         while True:
-            found = [self._next(r, c) for r, c in blocks if len(r) and len(c)]
+            live = [(r, c) for r, c in blocks if len(r) and len(c)]
+            found = [self._next(r, c) for r, c in live]
+            # a certified query stays certified (incumbents only fall, bounds only rise): keep the others
+            blocks = [(f[0], c) for f, (_, c) in zip(found, live) if len(f[0])]
             ri = np.concatenate([f[0] for f in found]) if found else np.zeros(0, np.int64)
             if self.progress is not None:
                 self.progress(total - len(ri), total)

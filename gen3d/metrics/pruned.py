@@ -174,13 +174,14 @@ class PrunedDistances:
         ru = np.asarray(ri, dtype=np.int64) + self.g
         self.search.certify(self._blocks(gu, ru))
         if n_boot > 0:
-            # one pass over the resamples collects the few queries that the full sets did not certify
-            pending = []
+            # one pass over the resamples collects the queries that the full sets did not certify
+            by_group: dict[str, list] = {"gen": [], "ref": []}
             for ug, ur in resamples(len(gu), len(ru), n_boot, seed):
-                for rows, cols in self._blocks(gu[ug], ru[ur]):
-                    bad = self.search._next(rows, cols)[0]
-                    if len(bad):
-                        pending.append((bad, cols))
+                g_rows, r_rows = gu[ug], ru[ur]
+                by_group["gen"] += [(g_rows, g_rows), (r_rows, g_rows)]
+                by_group["ref"] += [(r_rows, r_rows), (g_rows, r_rows)]
+            pending = self.search.uncertified(by_group["gen"], gu)
+            pending += self.search.uncertified(by_group["ref"], ru)
             self.search.certify(pending)
         self._close_bar()
 
