@@ -25,7 +25,6 @@ import torch
 
 from gen3d.diagnostics.common import SNAP_RATIO, Meter, batches, full_cond
 from gen3d.diagnostics.distances import nearest_two
-from gen3d.random import GeneratorLike
 
 __all__ = ["CollapseScan", "collapse_scan", "near_copy_ratios"]
 
@@ -113,7 +112,7 @@ def collapse_scan(
     schedule: str = "karras",
     rho: float = 7.0,
     sampler_options: dict | None = None,
-    generator: GeneratorLike = None,
+    generator: torch.Generator | None = None,
     cond_label: int | None = None,
     batch_size: int = 32,
     ref_size: int | None = None,
