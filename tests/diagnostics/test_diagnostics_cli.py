@@ -26,6 +26,8 @@ def test_diagnose_writes_report_and_plots(tiny_points_ckpt, tiny_cache, tmp_path
         "3",
         "--steps",
         "3",
+        "--batch-size",
+        "2",  # one batch shape: every new shape costs the CPU kernels a warm-up
     ]
     assert main(argv) == 0
     text = capsys.readouterr().out
@@ -72,6 +74,8 @@ def test_diagnose_voxel_pfgmpp_model(tiny_voxel_ckpt, tiny_cache, tmp_path):
         "2",
         "--what",
         "info,likelihood",
+        "--batch-size",
+        "2",
     ]
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
