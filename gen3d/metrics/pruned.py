@@ -154,6 +154,7 @@ class PrunedDistances:
         self._bar = None
         self.search = NNSearch(bounds.lower(metric), solve, progress=self._progress)
         self.bounds = bounds
+        self._boot = {"pairs_solved": 0, "s": 0.0}  # the part of the search due to the bootstrap resamples
 
     def _progress(self, done: int, total: int) -> None:
         if self._bar is None:
@@ -175,6 +176,7 @@ class PrunedDistances:
         self.search.certify(self._blocks(gu, ru))
         if n_boot > 0:
             # one pass over the resamples collects the queries that the full sets did not certify
+            t0, solved0 = time.perf_counter(), self.search.stats["pairs_solved"]
             by_group: dict[str, list] = {"gen": [], "ref": []}
             for ug, ur in resamples(len(gu), len(ru), n_boot, seed):
                 g_rows, r_rows = gu[ug], ru[ur]
@@ -183,6 +185,8 @@ class PrunedDistances:
             pending = self.search.uncertified(by_group["gen"], gu)
             pending += self.search.uncertified(by_group["ref"], ru)
             self.search.certify(pending)
+            self._boot["pairs_solved"] += self.search.stats["pairs_solved"] - solved0
+            self._boot["s"] += time.perf_counter() - t0
         self._close_bar()
 
     def _close_bar(self) -> None:
@@ -222,6 +226,12 @@ class PrunedDistances:
             "pairs_stopped_early": st["pairs_stopped_early"],
             "solved_share": solved / total if total else 0.0,
             "rounds": st["rounds"],
+            "bootstrap_pairs_solved": self._boot["pairs_solved"],
             "grid_res": self.bounds.grid_res,
-            "timings_s": {**self.bounds.timings_s, "solve": st["solve_s"], "search": st["search_s"]},
+            "timings_s": {
+                **self.bounds.timings_s,
+                "solve": st["solve_s"],
+                "search": st["search_s"],
+                "bootstrap_search": self._boot["s"],
+            },
         }

@@ -80,7 +80,7 @@ def _tail(result: dict) -> list[str]:
         sr = r.get("search") or {}
         if sr.get("pairs") == "pruned":
             ts = sr["timings_s"]
-            bounds = sum(v for k, v in ts.items() if k not in ("solve", "search"))
+            bounds = sum(v for k, v in ts.items() if k not in ("solve", "search", "bootstrap_search"))
             rows.append(
                 f"{name}: {sr['pairs_solved']:,} of {sr['pairs_total']:,} pairs computed "
                 f"({100 * sr['solved_share']:.2g}%), the rest decided by certified bounds "
