@@ -151,6 +151,10 @@ class NNSearch:
             vals, lows = self.solve_fn(a, b, stop)
             self.stats["solve_s"] += time.perf_counter() - ts
             done = ~np.isnan(vals)
+            finite = np.isfinite(lows).all() and np.isfinite(vals[done]).all()
+            if not (finite and (lows[~done] > stop[~done]).all()):
+                # a stop must certify d > stop, or the pair would be asked again forever
+                raise FloatingPointError("distance solver: a non-finite value or an unproven early stop")
             self.value[a[done], b[done]] = self.value[b[done], a[done]] = vals[done]
             new_lo = np.maximum(self.lower[a, b], lows)
             self.lower[a, b] = self.lower[b, a] = new_lo

@@ -109,3 +109,14 @@ def test_rounds_batch_the_solves_and_never_resolve_a_pair(rng):
     s = NNSearch(d * 0.7, solve)
     s.certify(_blocks(np.arange(g), np.arange(r) + g))
     assert s.stats["rounds"] < s.stats["pairs_solved"]  # more than one pair per round
+
+
+def test_a_solver_that_stops_without_certifying_is_refused(rng):
+    d = _points_metric(rng, 6, 6, ties=False)
+
+    def solve(a, b, stop):
+        return np.full(len(a), np.nan), np.zeros(len(a))  # "stopped" but no bound above the incumbent
+
+    s = NNSearch(d * 0.5, solve)
+    with pytest.raises(FloatingPointError):
+        s.certify(_blocks(np.arange(6), np.arange(6) + 6))
