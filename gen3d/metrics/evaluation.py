@@ -19,6 +19,7 @@ import numpy as np
 
 from gen3d import __version__
 from gen3d.errors import UserInputError
+from gen3d.metrics._inputs import as_cloud_set
 from gen3d.metrics.bootstrap import bootstrap_intervals
 from gen3d.metrics.chamfer import chamfer_pairwise
 from gen3d.metrics.emd import emd_pairwise
@@ -235,8 +236,8 @@ def evaluate_point_sets(
     unknown = set(metrics) - set(POINT_METRICS)
     if unknown or not metrics:
         raise UserInputError(f"unknown metrics {sorted(unknown)}; choose from {', '.join(POINT_METRICS)}")
-    gen = np.asarray(gen, dtype=np.float32)
-    ref = np.asarray(ref, dtype=np.float32)
+    gen = as_cloud_set(gen, "generated set")  # shapes, finiteness: both paths get the same clear error
+    ref = as_cloud_set(ref, "reference set")
     if len(gen) < 1 or len(ref) < 1 or len(gen) + len(ref) < 3:
         raise UserInputError(
             f"need >= 1 generated and >= 1 reference shape (3 in all), got {len(gen)}, {len(ref)}"

@@ -116,9 +116,9 @@ def _cd_solver(gen: np.ndarray, ref: np.ndarray):
 def _emd_solver(gen: np.ndarray, ref: np.ndarray, tol: float):
     g = len(gen)
     if gen.shape[1] <= EMD_EXACT_MAX_POINTS:  # emd_pairwise's "auto": exact below this size
+        u = np.concatenate([gen, ref])
 
         def exact(a, b, stop):
-            u = np.concatenate([gen, ref])
             out = np.array([emd_exact(u[i], u[j]) for i, j in zip(a, b)])
             return out, out.copy()
 

@@ -113,3 +113,15 @@ def test_cli_refuses_unknown_pairs_mode(sets, tmp_path):
     g = save_samples(tmp_path / "g.npz", SampleFile(points=gen))
     with pytest.raises(SystemExit):
         main(["evaluate", str(g), str(g), "--pairs", "some"])
+
+
+@pytest.mark.parametrize("pairs", ["pruned", "all"])
+def test_nan_or_empty_clouds_are_refused_in_both_modes(rng, pairs):
+    from gen3d.errors import UserInputError
+
+    gen, ref = _shapes(rng, 5, 40), _shapes(rng, 5, 40)
+    gen[1, 3, 0] = np.nan
+    with pytest.raises(UserInputError, match="NaN"):
+        evaluate_point_sets(gen, ref, metrics=("cd",), pairs=pairs)
+    with pytest.raises(UserInputError, match="empty"):
+        evaluate_point_sets(ref[:, :0], ref[:, :0], metrics=("cd",), pairs=pairs)
