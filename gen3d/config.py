@@ -9,15 +9,15 @@ experiment   name, seed, run_dir, class_cond, class_names (filled in by ``gen3d 
 data         ``type`` (``points`` | ``voxels``) and the DataModule's keyword arguments
 process      ``name`` (registered in :mod:`gen3d.processes`) and its keyword arguments
 net          ``name`` (registered in :mod:`gen3d.nets`), ``size`` and backbone keyword arguments
-sampler      name, steps, schedule, rho and the sampler's options (``S_churn``, ``rtol``, ...; used by
-             ``gen3d sample``, the gallery callback and ``gen3d demo``)
+sampler      name, steps, schedule, rho, sigmas (an explicit grid or null) and the sampler's options
+             (``S_churn``, ``rtol``, ...; used by ``gen3d sample``, the gallery callback and ``gen3d demo``)
 optim        learning rate, Adam betas, EMA decay, gradient clipping, label dropout
 trainer      max_steps, precision, devices, checkpoint / gallery / log intervals
 ============ =====================================================================================
 
 Unknown groups and unknown keys in the fixed groups are errors naming the key and the allowed keys.
 ``process`` and ``net`` take free keyword arguments (their factories validate them). The ``sampler`` group
-takes, besides its four keys, the options of the chosen sampler (the keyword arguments of its function in
+takes, besides its five keys, the options of the chosen sampler (the keyword arguments of its function in
 ``gen3d.samplers.SAMPLERS``, e.g. ``S_churn``/``S_min``/``S_max``/``S_noise`` for ``edm_stochastic``,
 ``rtol``/``atol`` for ``adaptive``): name, schedule and options are checked against the sampler's signature
 when the config is resolved (an option set to ``null`` is removed: the sampler's default applies).
@@ -72,7 +72,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "process": {"name": "edm"},
     "net": {"name": "pvcnn", "size": "tiny"},
-    "sampler": {"name": "heun", "steps": 18, "schedule": "karras", "rho": 7.0},
+    "sampler": {"name": "heun", "steps": 18, "schedule": "karras", "rho": 7.0, "sigmas": None},
     "optim": {
         "lr": 2e-4,
         "betas": [0.9, 0.999],
@@ -266,6 +266,7 @@ def check_sampler_group(given: dict) -> dict:
     if not 0 < rho < float("inf"):
         raise UserInputError(f"sampler.rho must be a positive finite number, got {group['rho']!r}")
     group["rho"] = rho
+    group["sigmas"] = _check_sigmas(group["sigmas"], steps)
     options = {k: v for k, v in group.items() if k not in SAMPLER_KEYS and v is not None}
     allowed = sampler_options(name)
     bad = sorted(set(options) - set(allowed))
@@ -284,6 +285,31 @@ def check_sampler_group(given: dict) -> dict:
         shown = ", ".join(f"sampler.{k}={v!r}" for k, v in options.items())
         raise UserInputError(f"config group 'sampler' ({shown}): {e}") from None
     return {**{k: group[k] for k in SAMPLER_KEYS}, **options}
+
+
+def _check_sigmas(sigmas, steps: int) -> list[float] | None:
+    """``sampler.sigmas``: None (the grid comes from ``schedule``, ``steps``, ``rho``) or an explicit grid of
+    ``steps + 1`` levels, strictly decreasing, ending with 0 (a tuned schedule or a distilled student's
+    steps, written by ``gen3d distill``)."""
+    from gen3d.samplers.base import check_schedule
+
+    if sigmas is None:
+        return None
+    if isinstance(sigmas, (str, bytes, dict)) or not hasattr(sigmas, "__len__"):
+        raise UserInputError(f"sampler.sigmas must be a list of noise levels or null, got {sigmas!r}")
+    try:
+        grid = check_schedule([float(v) for v in sigmas])
+    except (TypeError, ValueError) as e:
+        raise UserInputError(f"sampler.sigmas {list(sigmas)!r}: {e}") from None
+    if grid[-1] != 0.0:
+        raise UserInputError(f"sampler.sigmas must end with 0 (the denoised sample), got {grid[-1]:g}")
+    if len(grid) != steps + 1:
+        raise UserInputError(
+            f"sampler.sigmas holds {len(grid) - 1} step(s) but sampler.steps is {steps}: set "
+            f"sampler.steps={len(grid) - 1}, or sampler.sigmas=null to build a {steps}-step grid from "
+            "sampler.schedule"
+        )
+    return grid
 
 
 def _check_values(cfg: dict) -> None:

@@ -84,6 +84,7 @@ def generate(
     rho: float = 7.0,
     null_label: int | None = None,
     progress: bool = False,
+    sigmas: Sequence[float] | None = None,
     **sampler_opts,
 ) -> Generated:
     """Sample one shape per seed.
@@ -99,6 +100,8 @@ def generate(
         callback: ``callback(start, i, sigma, x, x0_hat)`` for every sampler step of the batch starting at
             sample ``start`` (``x`` is ``(b, ...)``).
         schedule, rho: the sigma grid (``gen3d.samplers.get_schedule``).
+        sigmas: an explicit grid of ``steps + 1`` levels instead (a tuned schedule or a distilled student's
+            steps, ``sampler.sigmas`` of the config); ``schedule`` and ``rho`` are then unused.
         **sampler_opts: options of ``sampler`` (``S_churn``, ``rtol``, ...), checked against its signature
             before the first batch (ValueError naming the sampler's options).
 
@@ -128,7 +131,13 @@ def generate(
         from gen3d.guidance import ClassifierFreeGuidance
 
         model = ClassifierFreeGuidance(denoiser, guidance, null_label)
-    sigmas = get_schedule(schedule, steps, process.sigma_min, process.sigma_max, rho=rho).to(device)
+    if sigmas is None:
+        grid = get_schedule(schedule, steps, process.sigma_min, process.sigma_max, rho=rho)
+    else:
+        grid = torch.as_tensor([float(v) for v in sigmas], dtype=torch.float64)
+        if grid.numel() != steps + 1:
+            raise ValueError(f"sigmas holds {grid.numel() - 1} steps, but steps is {steps}")
+    grid = grid.to(device)
     out, nfes, sizes = [], [], []
     bar = _progress(len(seeds), progress)
     for start in range(0, len(seeds), batch_size):
@@ -144,7 +153,7 @@ def generate(
                 callback(_start, i, sigma, x, x0_hat)
 
         res = sample(
-            sampler, model, x_T.to(device), sigmas, cond=c, generator=gens, callback=cb, **sampler_opts
+            sampler, model, x_T.to(device), grid, cond=c, generator=gens, callback=cb, **sampler_opts
         )
         out.append(res.x.float().cpu())
         nfes.append(int(res.nfe))

@@ -49,6 +49,7 @@ def test_config_takes_options_of_the_named_sampler():
         "steps": 18,
         "schedule": "karras",
         "rho": 7.0,
+        "sigmas": None,
         "S_churn": 30.0,
         "S_noise": 1.003,
         "S_max": math.inf,
