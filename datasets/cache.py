@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from gen3d.errors import UserInputError
 
-__all__ = ["ShapeCache"]
+__all__ = ["PartialViews", "ShapeCache"]
 
 _SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
+
+
+@dataclass
+class PartialViews:
+    """Stored partial views (:meth:`ShapeCache.load_partials`): ``partials`` (M_i, 3) float32 in each shape's
+    normalised frame, ``cameras`` their poses in that frame (camera dicts, see
+    :class:`gen3d.completion.cameras.Camera`), ``keys`` the shapes' keys and ``skipped`` how many selected
+    shapes have no usable view of that index (degenerate views are not stored)."""
+
+    partials: list[np.ndarray]
+    cameras: list[dict]
+    keys: list[str]
+    skipped: int
 
 
 class ShapeCache:
@@ -242,6 +256,33 @@ class ShapeCache:
             return np.unpackbits(z[f"{kind}_{r}"], count=r**3).reshape(1, r, r, r)
 
         return self._stack(rows, (1, r, r, r), read), *self._labels_and_keys(rows)
+
+    def load_partials(self, split: str, categories=None, max_count=None, view: int = 0) -> PartialViews:
+        """Partial view ``view`` (index among the stored usable views) of each shape of ``split``, in the
+        shape's normalised frame (caches made with ``--partial-views K``); see :class:`PartialViews`."""
+        from gen3d.completion.cameras import Camera
+
+        if not int(self.params.get("partial_views", 0)):
+            raise UserInputError(
+                f"cache {self.path} was prepared without partial views; prepare one with --partial-views K "
+                "(into a new --out)"
+            )
+        rows = self.entries(split, categories, max_count)
+        out = PartialViews([], [], [], 0)
+        for e in rows:
+            with self._open(e) as z:
+                off = z["partial_offsets"]
+                if view >= len(off) - 1:
+                    out.skipped += 1
+                    continue
+                shift, scale = self._shape_norm(e, z)
+                pts = z["partial_points"][off[view] : off[view + 1]].astype(np.float64)
+                cam = json.loads(str(z["partial_cameras"]))[view]
+            moved = Camera.from_dict(cam).transformed(shift, scale)
+            out.partials.append(((pts - shift) / scale).astype(np.float32))
+            out.cameras.append({**moved.to_dict(), "sensor": cam.get("sensor"), "raw": cam})
+            out.keys.append(e["key"])
+        return out
 
     def _stack(self, rows: list[dict], sample_shape: tuple[int, ...], read) -> np.ndarray:
         """The one loader loop: ``(S, *sample_shape) float32`` with row ``i = read(rows[i], npz)``, each shape

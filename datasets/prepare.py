@@ -12,7 +12,11 @@ Per-shape ``.npz`` keys: ``points`` (N,3) float32 in **raw** source units; ``nor
 ``--normals``); ``norm_shift``/``norm_scale`` (3,) the shape's own normalisation (per-shape kinds only; the
 ``global`` kind lives in the manifest); ``vox_shift``/``vox_scale`` (3,) the frame the grids were made in
 (``raw = grid_coords * vox_scale + vox_shift``); ``solid_<R>``/``surface_<R>`` bit-packed bool (R,R,R) grids
-over [-1,1]^3 of that frame; ``meta`` (JSON): source, sha1, fingerprint, parameter key.
+over [-1,1]^3 of that frame; ``meta`` (JSON): source, sha1, fingerprint, parameter key. With
+``--partial-views K``: ``partial_points`` (P,3) float32, the usable views of K concatenated, in raw units like
+``points``; ``partial_offsets`` (V+1,) int64 (view v is ``partial_points[off[v]:off[v+1]]``, V <= K);
+``partial_cameras`` (JSON): per view the camera (:class:`gen3d.completion.cameras.Camera`, raw units), its
+sensor and its index among the K; ``meta["views_skipped"]`` the degenerate views by reason.
 
 What each input kind gives:
 
@@ -28,6 +32,13 @@ What each input kind gives:
   with cavities filled and ``surface`` its one-cell shell; ``points`` (and normals) are sampled uniformly on
   the grid's boundary cell faces at the file's own resolution, in the file's coordinates (binvox
   translate/scale, or [-1,1]^3 for numpy grids); the voxel frame is the file's grid box.
+
+Partial views (``--partial-views K``, :mod:`gen3d.completion.views`): meshes are scanned by the depth sensor
+(Open3D ray casting from K sampled pinhole poses), point files and voxel inputs by hidden-point removal of
+all their points (voxel inputs: of the sampled surface points), from a seeded stream of their own, so the
+other arrays do not change. Degenerate views (nothing visible, fewer than 16 points, NaN) are skipped and
+counted in ``report.json`` (``partial_views``); a shape keeps its complete points even when all its views
+are skipped.
 
 Voxel frame: the points' own normalisation when it is ``bbox`` or ``unit_sphere`` (both fit [-1,1]^3),
 otherwise (``none``, ``unit_cube``, ``global``) the per-shape ``bbox`` normalisation.
@@ -83,10 +94,19 @@ class PrepareParams:
     voxels: tuple[int, ...] = ()
     normalize: str = "bbox"
     seed: int = 0
+    partial_views: int = 0
+    partial_points: int | None = None
+    partial_noise: float = 0.0
+    partial_dropout: float = 0.0
 
     def to_dict(self) -> dict:
+        """The recorded parameters; the partial-view ones only when views are made (so caches prepared
+        without them keep their parameter key)."""
         d = asdict(self)
         d["voxels"] = list(self.voxels)
+        if not self.partial_views:
+            for k in ("partial_views", "partial_points", "partial_noise", "partial_dropout"):
+                d.pop(k)
         return {"format": CACHE_FORMAT, **d}
 
     @property
@@ -164,6 +184,7 @@ def _mesh_shape(rec: ShapeRecord, p: PrepareParams, rng: np.random.Generator) ->
     for r in p.voxels:
         out[f"surface_{r}"] = voxelize_surface(vv, f, r)
         out[f"solid_{r}"] = voxelize_solid(vv, f, r)
+    out["view_source"] = {"mesh": (v, f)}
     return out
 
 
@@ -196,6 +217,7 @@ def _points_shape(rec: ShapeRecord, p: PrepareParams, rng: np.random.Generator) 
     pv = vox.apply(pts)
     for r in p.voxels:
         out[f"solid_{r}"], out[f"surface_{r}"] = solid_and_surface(points_to_grid(pv, r))
+    out["view_source"] = {"points": pts}
     return out
 
 
@@ -221,6 +243,30 @@ def _voxel_shape(rec: ShapeRecord, p: PrepareParams, rng: np.random.Generator) -
 
 class _Skip(Exception):
     """Unusable input: the message is the reason written to the report."""
+
+
+def _partial_arrays(rec: ShapeRecord, p: PrepareParams, data: dict) -> dict:
+    """The per-shape arrays of ``--partial-views`` (module docstring) and ``skipped`` (reason -> count),
+    from a stream seeded by the shape alone (the other arrays' stream is untouched)."""
+    from gen3d.completion.views import ViewOptions, partial_views
+
+    src = data.get("view_source") or {"points": np.asarray(data["points"], dtype=np.float64)}
+    opts = ViewOptions(
+        k=p.partial_views, max_points=p.partial_points, depth_noise=p.partial_noise, dropout=p.partial_dropout
+    )
+    rng = np.random.default_rng([*stable_key_seed(p.seed, rec.category, rec.model_id), 1])
+    vs = partial_views(rng, opts, points=src.get("points"), mesh=src.get("mesh"))
+    sizes = [len(v.points) for v in vs.views]
+    cams = [{**v.camera.to_dict(), "sensor": v.sensor} for v in vs.views]
+    return {
+        "partial_points": np.concatenate([v.points for v in vs.views])
+        if vs.views
+        else np.zeros((0, 3), np.float32),
+        "partial_offsets": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        "partial_cameras": np.array(json.dumps(cams)),
+        "skipped": dict(vs.skipped),
+        "stored": len(vs.views),
+    }
 
 
 _BY_KIND = {"mesh": _mesh_shape, "points": _points_shape, "voxels": _voxel_shape}
@@ -250,7 +296,11 @@ def process_record(task: tuple[ShapeRecord, str, PrepareParams]) -> dict:
         if not np.isfinite(pts).all():
             raise _Skip("nan/inf in sampled points")
         meta["sha1"] = info["sha1"] = _sha1(rec.path)
-        arrays = {"points": np.asarray(pts, dtype=np.float32), "meta": np.array(json.dumps(meta))}
+        views = _partial_arrays(rec, p, data) if p.partial_views else {}
+        if views:
+            meta["views_skipped"] = info["views_skipped"] = views.pop("skipped")
+            meta["views_stored"] = info["views_stored"] = views.pop("stored")
+        arrays = {"points": np.asarray(pts, dtype=np.float32), "meta": np.array(json.dumps(meta)), **views}
         if data.get("normals") is not None:
             arrays["normals"] = np.asarray(data["normals"], dtype=np.float32)
         if data.get("norm") is not None:
@@ -289,7 +339,11 @@ def _done_status(rec: ShapeRecord, out: Path, p: PrepareParams) -> dict | None:
             with np.load(npz, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
             if meta.get("params_key") == p.key and meta.get("fingerprint") == fp:
-                return {"key": rec.key, "status": "ok", "reason": None, "sha1": meta.get("sha1")}
+                done = {"key": rec.key, "status": "ok", "reason": None, "sha1": meta.get("sha1")}
+                for k in ("views_skipped", "views_stored"):
+                    if k in meta:
+                        done[k] = meta[k]
+                return done
         except Exception:  # unreadable leftover: redo the shape
             pass
     note = shape_file(out, rec, skipped=True)
@@ -431,16 +485,27 @@ def prepare(
     progress: bool = True,
     split_file=None,
     binvox: str | None = None,
+    partial_views: int = 0,
+    partial_points: int | None = None,
+    partial_noise: float = 0.0,
+    partial_dropout: float = 0.0,
 ) -> PrepareResult:
-    """Preprocess a collection into the cache ``out`` (see the module docstring for layout and rules)."""
+    """Preprocess a collection into the cache ``out`` (see the module docstring for layout and rules).
+
+    ``partial_views`` K > 0 also stores K partial views per shape (at most ``partial_points`` points each,
+    default ``n_points``; depth noise ``partial_noise`` in bounding radii and pixel ``partial_dropout`` for
+    mesh scans)."""
     sel = _Selection(layout, root, categories, splits, max_count, seed, split_file, binvox)
     normalize, res = _check_processing(n_points, voxels, normalize)
+    _check_partial(partial_views, partial_points, partial_noise, partial_dropout)
     ds = _open_selection(sel, normals, normalize)
     out = Path(out)
     source = layout if binvox is None else f"{layout}:{binvox}.binvox"
     p = PrepareParams(
-        source, str(Path(root).resolve()), int(n_points), bool(normals), res, normalize, int(seed)
-    )
+        source, str(Path(root).resolve()), int(n_points), bool(normals), res, normalize, int(seed),
+        int(partial_views), int(n_points if partial_points is None else partial_points), float(partial_noise),
+        float(partial_dropout),
+    )  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     _check_params(out, p)
 
@@ -480,6 +545,19 @@ def _check_processing(n_points: int, voxels, normalize: str) -> tuple[str, tuple
     if any(r < 2 for r in res):
         raise UserInputError(f"voxel resolutions must be >= 2, got {list(voxels)}")
     return normalize, res
+
+
+def _check_partial(views: int, points: int | None, noise: float, dropout: float) -> None:
+    """UserInputError for a negative view count, a view size below 16 points, negative noise or a dropout
+    outside [0, 1)."""
+    if int(views) < 0:
+        raise UserInputError(f"--partial-views must be >= 0, got {views}")
+    if points is not None and int(points) < 16:
+        raise UserInputError(f"--partial-points must be >= 16 (the smallest usable view), got {points}")
+    if not (noise >= 0 and 0.0 <= dropout < 1.0):
+        raise UserInputError(
+            f"need --partial-noise >= 0 and --partial-dropout in [0, 1), got {noise}, {dropout}"
+        )
 
 
 def _open_selection(sel: _Selection, normals: bool, normalize: str):
@@ -561,6 +639,7 @@ def _write_report(out: Path, records: list[ShapeRecord], status: dict) -> tuple[
         "ok": len(ok),
         "skipped_count": len(skipped),
         "reasons": dict(reasons),
+        **_views_report(ok, status),
         "skipped": [
             {
                 "key": r.key,
@@ -575,6 +654,21 @@ def _write_report(out: Path, records: list[ShapeRecord], status: dict) -> tuple[
     }
     atomic_write_text(out / "report.json", json.dumps(report, indent=2))
     return skipped, reasons
+
+
+def _views_report(ok: list[ShapeRecord], status: dict) -> dict:
+    """``{"partial_views": {"stored": n, "skipped": n, "reasons": {reason: count}}}`` when views were made,
+    else {}."""
+    per = [status[r.key] for r in ok if "views_skipped" in status[r.key]]
+    if not per:
+        return {}
+    reasons: Counter = Counter()
+    for d in per:
+        reasons.update(d["views_skipped"])
+    if reasons:
+        log.warning("%d partial views skipped as degenerate (%s)", sum(reasons.values()), dict(reasons))
+    stored = sum(int(d.get("views_stored", 0)) for d in per)
+    return {"partial_views": {"stored": stored, "skipped": sum(reasons.values()), "reasons": dict(reasons)}}
 
 
 def _write_manifest(

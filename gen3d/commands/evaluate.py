@@ -31,6 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_inputs(parser: argparse.ArgumentParser) -> None:
     """The sets: samples, reference, the protocol preset and the reference's split and categories."""
     parser.add_argument(
+        "--task",
+        default="generation",
+        choices=("generation", "completion"),
+        help="generation (default: the options below) or completion: PVD's completion metrics of one "
+        "completion file (gen3d complete) against the complete shapes (the reference: the cache of the "
+        "partial views, an (I,T,3) truth file, or the completion file itself when it holds them); uses "
+        "--metrics, --emd-tol, --seed and --out",
+    )
+    parser.add_argument(
         "samples",
         nargs="+",
         help="sample file(s) (.npz/.npy) with 'points' (S,N,3) or 'voxels' (S,1,R,R,R); several files (one "
@@ -417,6 +426,8 @@ class _Scoring:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.task == "completion":
+        return _run_completion(args)
     given = {k: getattr(args, k) for k in ("normalize", "split", "metrics", "points", "jsd_mode")}
     selection = (args.categories, args.seed)  # a cache's categories and the seed of --max-shapes
     opts, protocol = _options(args.protocol, given, args.no_jsd, args.max_shapes, args.bootstrap, args.ci)
@@ -602,3 +613,25 @@ def _write_outputs(result: dict, first: dict, mats, out: str | None, plot: str |
     if plot and mats:
         _plot(plot, first, mats)
         print(f"wrote {plot}")
+
+
+def _run_completion(args: argparse.Namespace) -> int:
+    """``--task completion``: score one completion file (gen3d.completion.evaluate) and print a table."""
+    from gen3d.completion.evaluate import evaluate_completion_file, format_completion_result
+
+    given = {"--protocol": args.protocol, "--train": args.train, "--plot": args.plot}
+    given |= {"--normalize": args.normalize, "--points": args.points}
+    unused = [flag for flag, value in given.items() if value is not None]
+    if unused:
+        raise UserInputError(f"{', '.join(unused)} do not apply to --task completion")
+    if len(args.samples) != 1:
+        raise UserInputError(f"--task completion scores one completion file, got {len(args.samples)}")
+    metrics = tuple(m.strip() for m in (args.metrics or "cd,emd").split(",") if m.strip())
+    result = evaluate_completion_file(args.samples[0], args.reference, metrics, args.emd_tol, args.seed)
+    print(format_completion_result(result))
+    if args.out:
+        from gen3d.atomic import atomic_write_text
+
+        atomic_write_text(args.out, json.dumps(result, indent=2))
+        print(f"wrote {args.out}")
+    return 0

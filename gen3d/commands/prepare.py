@@ -52,6 +52,28 @@ def add_arguments(parser) -> None:
         default=None,
         help="shapenet v2: read the shipped model_normalized.<kind>.binvox grids instead of the meshes",
     )
+    parser.add_argument(
+        "--partial-views",
+        type=int,
+        default=0,
+        help="also store K partial views per shape with their camera poses (meshes: depth scans by ray "
+        "casting; point files: hidden-point removal), for shape completion",
+    )
+    parser.add_argument(
+        "--partial-points",
+        type=int,
+        default=None,
+        help="at most this many points per partial view (default: --points)",
+    )
+    parser.add_argument(
+        "--partial-noise", type=float, default=0.0, help="depth-scan noise, std in bounding radii (0)"
+    )
+    parser.add_argument(
+        "--partial-dropout",
+        type=float,
+        default=0.0,
+        help="depth scans: drop each pixel with this probability",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -75,6 +97,10 @@ def run(args) -> int:
         progress=not args.no_progress,
         split_file=args.split_file,
         binvox=args.binvox,
+        partial_views=args.partial_views,
+        partial_points=args.partial_points,
+        partial_noise=args.partial_noise,
+        partial_dropout=args.partial_dropout,
     )
     if res.up_to_date:
         print(f"cache {res.out} is up to date ({res.total} shapes, {res.skipped} skipped): nothing to do")
@@ -83,4 +109,17 @@ def run(args) -> int:
             f"cache {res.out}: {res.total} shapes, {res.processed} processed now, {res.reused} already done, "
             f"{res.skipped} skipped" + (f" (see {res.out / 'report.json'})" if res.skipped else "")
         )
+    if args.partial_views:
+        print(_views_line(res.out))
     return 0
+
+
+def _views_line(out) -> str:
+    """One line on the partial views: how many were stored and how many were skipped as degenerate."""
+    import json
+
+    report = json.loads((out / "report.json").read_text())
+    pv = report.get("partial_views", {"stored": 0, "skipped": 0, "reasons": {}})
+    why = ", ".join(f"{k}: {v}" for k, v in pv["reasons"].items())
+    line = f"partial views: {pv['stored']} stored, {pv['skipped']} degenerate ones skipped"
+    return line + (f" ({why})" if why else "")
