@@ -4,6 +4,11 @@ Every cache file, checkpoint, sample file and export in gen3d goes through :func
 written to a temporary file in the destination folder, flushed to disk, then renamed over the target
 (``os.replace`` is atomic on POSIX and Windows within one file system). An interrupted write leaves the old
 file (or nothing) behind, never a truncated one.
+
+A destination given as an fsspec URL string (``s3://bucket/key``, ``memory://x``; see :mod:`gen3d.storage`)
+is written the same way on the object store: the writer fills a local temporary file, which is uploaded to
+the key in one operation only after the writer succeeded (:func:`gen3d.storage.transfer.atomic_upload_path`).
+``file://`` URLs are local paths.
 """
 
 from __future__ import annotations
@@ -22,7 +27,19 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """Yield a temporary path next to ``path``; on success rename it to ``path``, on error delete it.
 
     ``suffix`` defaults to the target's suffix (some writers pick the format from it, e.g. ``.glb``).
+    A URL string ``path`` is uploaded after success instead of renamed (see the module docstring).
     """
+    if isinstance(path, str) and "://" in path:
+        from gen3d.storage.transfer import atomic_upload_path
+        from gen3d.storage.urls import is_url, local_path
+
+        if is_url(path):
+            lp = local_path(path)
+            if lp is None:
+                with atomic_upload_path(path, suffix) as upload_tmp:
+                    yield upload_tmp
+                return
+            path = lp
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(

@@ -90,7 +90,7 @@ def build_denoiser(config: dict, process: Process, num_classes: int | None = Non
     return Precond(backbone, process)
 
 
-def _check_device(path: Path, map_location: Any) -> Any:
+def _check_device(path: Path | str, map_location: Any) -> Any:
     """``map_location`` for torch.load: None -> ``"cpu"``; a CUDA device on a host without CUDA is refused
     here with a message about the device (torch would report it as a deserialisation error)."""
     if map_location is None:
@@ -110,21 +110,41 @@ def _check_device(path: Path, map_location: Any) -> Any:
 
 def read_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
     """``torch.load(path, weights_only=True)`` with every tensor on ``map_location`` (default CPU, also for
-    a checkpoint saved on CUDA), and clear errors for missing, truncated or foreign files."""
-    path = Path(path)
+    a checkpoint saved on CUDA), and clear errors for missing, truncated or foreign files.
+
+    ``path`` may be an fsspec URL string (``s3://bucket/run/last.ckpt``; :mod:`gen3d.storage`): the object is
+    streamed into a temporary file (its size checked against the store's listing) and loaded the same way.
+    """
+    from gen3d.storage.urls import is_url
+
+    if is_url(path):
+        from gen3d.storage.transfer import exists, fetched
+        from gen3d.storage.urls import redact
+
+        url = str(path)
+        if not exists(url):
+            raise CheckpointError(f"no checkpoint object at {redact(url)}")
+        with fetched(url, suffix=".ckpt") as local:
+            return _read_local_checkpoint(Path(local), map_location, redact(url))
+    return _read_local_checkpoint(Path(path), map_location, None)
+
+
+def _read_local_checkpoint(path: Path, map_location: Any, shown_as: str | None) -> dict:
+    """:func:`read_checkpoint` of the local file ``path``; messages name ``shown_as`` (a URL) when given."""
+    shown = shown_as or path
     if not path.is_file():
-        raise CheckpointError(f"no checkpoint file at {path}")
-    map_location = _check_device(path, map_location)
+        raise CheckpointError(f"no checkpoint file at {shown}")
+    map_location = _check_device(shown, map_location)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, OSError, ValueError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise CheckpointError(
-            f"cannot read checkpoint {path}: {msg} (truncated, corrupt or not a .ckpt?)"
+            f"cannot read checkpoint {shown}: {msg} (truncated, corrupt or not a .ckpt?)"
         ) from e
     if not isinstance(ckpt, dict) or CHECKPOINT_KEY not in ckpt or "state_dict" not in ckpt:
         raise CheckpointError(
-            f"{path} is not a gen3d checkpoint (no '{CHECKPOINT_KEY}' payload / state_dict)"
+            f"{shown} is not a gen3d checkpoint (no '{CHECKPOINT_KEY}' payload / state_dict)"
         )
     return ckpt
 
@@ -153,4 +173,5 @@ def load_denoiser(
         raise CheckpointError(
             f"checkpoint {path} does not match the network its config describes: {e}"
         ) from e
-    return denoiser.to(_check_device(Path(path), map_location)).eval(), config, process
+    shown = path if isinstance(path, str) else Path(path)
+    return denoiser.to(_check_device(shown, map_location)).eval(), config, process

@@ -21,7 +21,9 @@ defaults included, e.g. ``S_churn`` or ``rtol``), ``nfe`` (denoiser calls per sh
 batches differ, as with the adaptive solver, then also ``nfe_per_batch`` and ``batch_sizes``) and
 ``nfe_total``.
 
-Files are written atomically and read without pickle (``allow_pickle=False``).
+Files are written atomically and read without pickle (``allow_pickle=False``). A path may also be an fsspec
+URL string (``s3://bucket/run/samples.npz``, ``memory://...``; :mod:`gen3d.storage`): written through a local
+temporary file and one upload, read by a streamed download.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import numpy as np
 
 from gen3d.atomic import save_npz_atomic
 from gen3d.errors import CheckpointError, UserInputError
+from gen3d.storage.urls import is_url
 
 __all__ = ["SampleFile", "load_samples", "save_samples"]
 
@@ -86,13 +89,17 @@ class SampleFile:
         return self
 
 
-def save_samples(path: str | os.PathLike, samples: SampleFile) -> Path:
-    """Validate and write ``samples`` to ``path`` (``.npz``) atomically. Returns the path."""
+def save_samples(path: str | os.PathLike, samples: SampleFile) -> Path | str:
+    """Validate and write ``samples`` to ``path`` (``.npz``, or a URL string) atomically. Returns the path
+    (the URL string unchanged for a URL)."""
     samples.validate()
     arrays: dict[str, Any] = {
         k: np.asarray(getattr(samples, k)) for k in _ARRAY_KEYS if getattr(samples, k) is not None
     }
     arrays["meta"] = np.array(json.dumps(samples.meta, default=str))
+    if is_url(path):
+        save_npz_atomic(path, **arrays)
+        return str(path)
     path = Path(path)
     save_npz_atomic(path, **arrays)
     return path
@@ -101,15 +108,29 @@ def save_samples(path: str | os.PathLike, samples: SampleFile) -> Path:
 def load_samples(path: str | os.PathLike) -> SampleFile:
     """Read a sample file written by :func:`save_samples` (or any npz with ``points``/``voxels``).
 
-    Also accepts a bare ``.npy`` array of shape (S,N,3) or (S,1,R,R,R)/(S,R,R,R).
+    Also accepts a bare ``.npy`` array of shape (S,N,3) or (S,1,R,R,R)/(S,R,R,R). ``path`` may be a URL
+    string (streamed into a temporary file first).
     """
-    path = Path(path)
+    if is_url(path):
+        from gen3d.storage.transfer import fetched
+        from gen3d.storage.urls import redact
+
+        url = str(path)
+        suffix = ".npy" if url.endswith(".npy") else ".npz"
+        with fetched(url, suffix=suffix) as local:
+            return _load_local(Path(local), redact(url))
+    return _load_local(Path(path), None)
+
+
+def _load_local(path: Path, shown_as: str | None) -> SampleFile:
+    """:func:`load_samples` of the local file ``path``; messages name ``shown_as`` (the URL) when given."""
+    shown = shown_as or path
     if not path.is_file():
-        raise UserInputError(f"no sample file at {path}")
+        raise UserInputError(f"no sample file at {shown}")
     with open(path, "rb") as f:
         magic = f.read(6)
     if magic[:2] != b"PK" and magic != b"\x93NUMPY":
-        raise CheckpointError(f"{path} is not an .npz or .npy file (truncated, or another format?)")
+        raise CheckpointError(f"{shown} is not an .npz or .npy file (truncated, or another format?)")
     try:
         if path.suffix == ".npy":
             arr = np.load(path, allow_pickle=False)
@@ -122,14 +143,14 @@ def load_samples(path: str | os.PathLike) -> SampleFile:
             data = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as e:
         raise CheckpointError(
-            f"cannot read sample file {path}: {e} (truncated or not an .npz/.npy file?)"
+            f"cannot read sample file {shown}: {e} (truncated or not an .npz/.npy file?)"
         ) from e
     meta = {}
     if "meta" in data:
         try:
             meta = json.loads(str(data.pop("meta")))
         except json.JSONDecodeError as e:
-            raise CheckpointError(f"sample file {path} has a corrupt 'meta' entry: {e}") from e
+            raise CheckpointError(f"sample file {shown} has a corrupt 'meta' entry: {e}") from e
     kwargs = {k: data[k] for k in _ARRAY_KEYS if k in data}
     if "voxels" in kwargs and kwargs["voxels"].ndim == 4:
         kwargs["voxels"] = kwargs["voxels"][:, None]

@@ -10,7 +10,13 @@ HELP = "generate shapes from a trained checkpoint into an .npz sample file"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ckpt", required=True, help="checkpoint written by gen3d fit (.ckpt)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ckpt", help="checkpoint written by gen3d fit (.ckpt; a path or a URL: s3://...)")
+    source.add_argument(
+        "--model",
+        help="published model <registry>/<name> (latest version) or <registry>/<name>@v<k> (gen3d publish); "
+        "every file is checked against the version's sha256 manifest",
+    )
     parser.add_argument("--n", type=int, default=16, help="number of shapes")
     parser.add_argument(
         "--sampler",
@@ -155,12 +161,11 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from gen3d.models import load_denoiser
     from gen3d.sample_file import save_samples
 
     _check_counts(args.n, args.batch_size, args.steps)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    denoiser, config, process = load_denoiser(args.ckpt, ema=not args.raw_ema, map_location=device)
+    denoiser, config, process, source = _load(args.ckpt, args.model, args.raw_ema, device)
     config = _with_sampler_group(config, args.overrides, args.sampler, args.steps)
     data = config["data"]
     _check_args(args, data, config["sampler"]["name"])
@@ -180,13 +185,32 @@ def run(args: argparse.Namespace) -> int:
         device=device,
         progress=not args.no_progress,
     )
-    meta = {"guidance": args.guidance, "checkpoint": str(args.ckpt), "ema": not args.raw_ema}
+    meta = {"guidance": args.guidance, **source, "ema": not args.raw_ema}
     sf = _sample_file(result, config, seeds, labels, cache, recorder, meta)
     path = save_samples(args.out, sf)
     if args.ply_dir:
         _write_plys(args.ply_dir, seeds, sf.points)
     _report(args.n, path, config["sampler"], result)
     return 0
+
+
+def _load(ckpt: str | None, model: str | None, raw_ema: bool, device: str):
+    """``(denoiser, config, process, meta)`` from ``--ckpt`` (path or URL) or ``--model`` (a registry);
+    ``meta`` names the source in the sample file (``checkpoint``, or ``model`` with its version)."""
+    from gen3d.errors import UserInputError
+    from gen3d.storage.urls import redact
+
+    if model is None:
+        from gen3d.models import load_denoiser
+
+        denoiser, config, process = load_denoiser(ckpt, ema=not raw_ema, map_location=device)
+        return denoiser, config, process, {"checkpoint": redact(str(ckpt))}
+    if raw_ema:
+        raise UserInputError("--raw-ema: a published model holds its EMA weights only")
+    from gen3d.storage.load import load_model
+
+    loaded = load_model(model, map_location=device)
+    return loaded.denoiser, loaded.config, loaded.process, {"checkpoint": None, "model": loaded.ref}
 
 
 def _check_counts(n: int, batch_size: int, steps: int | None) -> None:
@@ -211,7 +235,7 @@ def _with_sampler_group(config: dict, overrides: list[str], sampler: str | None,
 
 
 def _options(group: dict) -> dict:
-    """The sampler options of a sampler group (every key but name, steps, schedule, rho)."""
+    """The sampler options of a sampler group (every key but name, steps, schedule, rho, sigmas)."""
     from gen3d.config import SAMPLER_KEYS
 
     return {k: v for k, v in group.items() if k not in SAMPLER_KEYS}
@@ -314,6 +338,7 @@ def _generate(
             device=device,
             schedule=group["schedule"],
             rho=group["rho"],
+            sigmas=group.get("sigmas"),
             progress=progress,
             **_options(group),
         )
@@ -338,6 +363,7 @@ def _sample_file(result, config: dict, seeds, labels: _Labels, cache, recorder, 
         "steps": group["steps"],
         "schedule": group["schedule"],
         "rho": group["rho"],
+        "sigmas": group.get("sigmas"),
         "sampler_options": effective_options(group["name"], _options(group)),
         **result.nfe_meta(),
         **run_meta,
