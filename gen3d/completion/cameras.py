@@ -25,7 +25,7 @@ def look_at(center: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarra
         raise ValueError("camera centre and target coincide")
     z = f / np.linalg.norm(f)
     x = np.cross(z, u)
-    if not np.linalg.norm(x) > 1e-9 * max(np.linalg.norm(u), 1e-300):
+    if not float(np.linalg.norm(x)) > 1e-9 * max(float(np.linalg.norm(u)), 1e-300):
         raise ValueError("camera looks along its up vector; choose another up")
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
@@ -136,5 +136,7 @@ def sample_cameras(
     out = []
     for v in d:
         up = (0.0, 0.0, 1.0) if abs(v[2]) < 0.99 else (0.0, 1.0, 0.0)
-        out.append(Camera(tuple(t + distance * radius * v), tuple(t), up, width, height, fov_deg))
+        c = t + distance * radius * v
+        centre = (float(c[0]), float(c[1]), float(c[2]))
+        out.append(Camera(centre, (float(t[0]), float(t[1]), float(t[2])), up, width, height, fov_deg))
     return out

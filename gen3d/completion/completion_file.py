@@ -79,7 +79,7 @@ def save_completions(path: str | os.PathLike, data: CompletionFile) -> Path:
     """Validate ``data`` and write it to ``path`` atomically; returns the path."""
     data.validate()
     offsets = np.concatenate([[0], np.cumsum([len(p) for p in data.partials])]).astype(np.int64)
-    arrays = {
+    arrays: dict[str, np.ndarray] = {
         "completions": np.asarray(data.completions, dtype=np.float32),
         "seeds": np.asarray(data.seeds, dtype=np.int64),
         "observed": np.asarray(data.observed, dtype=np.int64),
@@ -89,7 +89,7 @@ def save_completions(path: str | os.PathLike, data: CompletionFile) -> Path:
     }
     if data.truth is not None:
         arrays["truth"] = np.asarray(data.truth, dtype=np.float32)
-    save_npz_atomic(Path(path), **arrays)
+    save_npz_atomic(Path(path), compressed=False, **arrays)
     return Path(path)
 
 

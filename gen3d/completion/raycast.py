@@ -48,11 +48,11 @@ def depth_scan(
         raise ValueError("sensor noise and dropout need a numpy Generator (rng)")
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(
-        o3d.core.Tensor(np.asarray(vertices, dtype=np.float32)),
-        o3d.core.Tensor(np.asarray(faces, dtype=np.uint32)),
+        o3d.core.Tensor.from_numpy(np.ascontiguousarray(vertices, dtype=np.float32)),
+        o3d.core.Tensor.from_numpy(np.ascontiguousarray(faces, dtype=np.uint32)),
     )
     origins, dirs = camera_rays(camera)
-    rays = o3d.core.Tensor(np.hstack([origins, dirs]).astype(np.float32))
+    rays = o3d.core.Tensor.from_numpy(np.ascontiguousarray(np.hstack([origins, dirs]), dtype=np.float32))
     t = scene.cast_rays(rays)["t_hit"].numpy().astype(np.float64)
     hit = np.isfinite(t)
     if rng is not None and dropout > 0:
