@@ -45,7 +45,10 @@ def test_refuses_bad_content_and_other_files(tmp_path):
     np.savez(tmp_path / "samples.npz", points=np.zeros((2, 8, 3)))
     with pytest.raises(UserInputError, match="not a completion file"):
         load_completions(tmp_path / "samples.npz")
-    np.savez(tmp_path / "bad.npz", completions=np.zeros((1, 1, 4, 3)), seeds=np.zeros((1, 1)),
-             observed=np.zeros((1, 1)), partial_points=np.zeros((3, 3)), partial_offsets=np.array([0, 5]))  # fmt: skip
+    one = np.zeros((1, 1))
+    arrays = {"completions": np.zeros((1, 1, 4, 3)), "seeds": one, "observed": one}
+    np.savez(
+        tmp_path / "bad.npz", partial_points=np.zeros((3, 3)), partial_offsets=np.array([0, 5]), **arrays
+    )
     with pytest.raises(UserInputError, match="partial_offsets"):
         load_completions(tmp_path / "bad.npz")
