@@ -36,27 +36,72 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="on resume, accept this difference from the checkpoint's config (repeatable; a group name "
         "accepts the whole group). Stopping, logging, checkpoint and gallery settings may always change",
     )
+    parser.add_argument(
+        "--mirror",
+        default=None,
+        metavar="URL",
+        help="upload the run's checkpoints/last.ckpt to URL/checkpoints/last.ckpt whenever it is rewritten "
+        "(s3://bucket/runs/name, ...; each upload atomic); with --resume auto a run folder without "
+        "checkpoints resumes from the mirror (a job requeued on another machine)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
 
 
-def _resume_path(resume: str | None, run_dir, note) -> str | None:
-    """The checkpoint ``--resume`` names (``auto``: the run's newest readable one), or None."""
+def _resume_path(resume: str | None, run_dir, note, mirror: str | None = None) -> str | None:
+    """The checkpoint ``--resume`` names (a path or URL; ``auto``: the run's newest readable one, else the
+    ``--mirror``'s last.ckpt), or None."""
     from pathlib import Path
 
     from gen3d.errors import UserInputError
+    from gen3d.storage.transfer import exists
+    from gen3d.storage.urls import is_url, redact
     from gen3d.training.latest_checkpoint import newest_checkpoint
 
     if resume == "auto":
         found = newest_checkpoint(run_dir, note=note)
+        if found is None and mirror and exists(_mirror_url(mirror)):
+            note(f"gen3d fit: --resume auto: no checkpoint in {run_dir}, resuming from the mirror")
+            return _mirror_url(mirror)
         if found is None:
             note(f"gen3d fit: --resume auto: no checkpoint in {run_dir}, starting a new run")
         return None if found is None else str(found)
     if resume:
-        if not Path(resume).is_file():
-            raise UserInputError(f"--resume: no checkpoint at {resume}")
+        if not (exists(resume) if is_url(resume) else Path(resume).is_file()):
+            raise UserInputError(f"--resume: no checkpoint at {redact(resume)}")
         return resume
     return None
+
+
+def _mirror_url(mirror: str) -> str:
+    from gen3d.storage.urls import join_url
+
+    return join_url(mirror, "checkpoints", "last.ckpt")
+
+
+def _mirror_callback(last, mirror: str | None):
+    """A callback that uploads ``last`` (checkpoints/last.ckpt) to the mirror after each batch and at the
+    end when it changed (rank 0 only); None without ``--mirror``. Returns ``(callback, FileMirror)``."""
+    if not mirror:
+        return None, None
+    import lightning as L
+
+    from gen3d.storage.mirror import FileMirror
+    from gen3d.storage.transfer import exists
+
+    exists(_mirror_url(mirror))  # a wrong bucket or endpoint fails now, not after the first checkpoint
+    files = FileMirror(last, _mirror_url(mirror))
+
+    class MirrorCheckpoint(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            if trainer.is_global_zero:
+                files.sync()
+
+        def on_train_end(self, trainer, pl_module) -> None:
+            if trainer.is_global_zero:
+                files.sync()
+
+    return MirrorCheckpoint(), files
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
     if first_process:
         _remove_partial_checkpoints(run_dir, note)
-    ckpt_path = _resume_path(_slurm_resume(args.resume, run_dir, note), run_dir, note)
+    ckpt_path = _resume_path(_slurm_resume(args.resume, run_dir, note), run_dir, note, args.mirror)
     dm = build_datamodule(config)
     module, config = build_module(config, dm)
     step = None
@@ -91,7 +136,17 @@ def run(args: argparse.Namespace) -> int:
         step = check_resumable(ckpt_path, config, module, args.allow_config_change)
         note(f"gen3d fit: resuming from {ckpt_path} (step {step})")
     trainer = build_trainer(config, resume_step=step)
-    return _fit(trainer, module, dm, ckpt_path, run_dir / "checkpoints" / "last.ckpt", config)
+    last = run_dir / "checkpoints" / "last.ckpt"
+    callback, mirror = _mirror_callback(last, args.mirror)
+    if callback is not None:
+        trainer.callbacks.append(callback)  # after the checkpoint callbacks: it sees each new last.ckpt
+    code = _fit(trainer, module, dm, ckpt_path, last, config)
+    if mirror is not None and trainer.is_global_zero:
+        mirror.sync()  # a pre-emption checkpoint written just before the run stopped
+        from gen3d.storage.urls import redact
+
+        note(f"gen3d fit: mirrored {last.name} to {redact(mirror.url)} ({mirror.uploads} upload(s))")
+    return code
 
 
 def _seed_and_threads(config: dict, threads: int | None) -> None:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.training.conftest import tiny_cache, tiny_collection  # noqa: F401  (fixtures reused as they are)
+
 #: environment keys a user would set for an S3-compatible store (values filled by the ``s3`` fixture)
 S3_ENV_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")
 _buckets = itertools.count()
