@@ -1,0 +1,170 @@
+"""Training-free shape completion (``gen3d complete``) against the two references of issue 13, PVD's metrics.
+
+Usage (a few CPU minutes; ``/tmp/diag/sofa_edm.ckpt`` is an EDM tiny PVCNN trained on ModelNet10 sofa)::
+
+    gen3d prepare modelnet ../shared/data/ModelNet10-pcd --categories sofa --out /tmp/mn_sofa_views \\
+        --points 1024 --normalize unit_sphere --partial-views 2
+    python benchmarks/bench_completion.py --ckpt /tmp/diag/sofa_edm.ckpt --cache /tmp/mn_sofa_views \\
+        --inputs 12 --n 4 --picture docs/completion_sofa.png --out runs/bench_completion.json
+
+For the first ``--inputs`` shapes of the held-out split, partial view ``--view`` (stored in the shape's
+normalised frame: hidden-point removal for point files, depth scans for meshes) is completed ``--n`` times.
+Rows, all scored the same way (:func:`gen3d.completion.metrics.completion_metrics`: CD and EMD to the true
+shape, best-of-K and mean-of-K; fidelity UHD from the partial; diversity TMD among the K):
+
+* ``training-free``: replacement conditioning of the unconditional model (``--observed`` observed points);
+* ``padded partial``: the partial itself resampled (with replacement, K seeds) to the model's point count;
+* ``nearest train``: the training shape nearest to the partial (smallest mean squared distance from the
+  partial's points to it; one answer, K = 1);
+* ``unconditional``: the model's samples with the same seeds and no conditioning (what conditioning adds).
+
+The references come first: a completion method is useful where it beats both. Allocator: whatever the
+caller's environment sets (state it with the numbers you quote).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _nearest_train(partials: list[np.ndarray], train: np.ndarray) -> np.ndarray:
+    """(I, 1, N, 3): for each partial the training shape minimising ``mean_p min_t |p - t|^2``."""
+    from scipy.spatial import cKDTree
+
+    trees = [cKDTree(t) for t in train]
+    out = []
+    for p in partials:
+        cost = [float(np.mean(tree.query(p)[0] ** 2)) for tree in trees]
+        out.append(train[int(np.argmin(cost))][None])
+    return np.stack(out)
+
+
+def _padded(partials: list[np.ndarray], n: int, k: int, seed: int) -> np.ndarray:
+    """(I, K, N, 3): each partial resampled with replacement to N points, K times."""
+    rng = np.random.default_rng(seed)
+    return np.stack([np.stack([p[rng.choice(len(p), n, replace=True)] for _ in range(k)]) for p in partials])
+
+
+def _picture(path: str, partials, comps, truth, rows: int = 3) -> None:
+    """PNG: per input, the partial, two completions (observed points red, generated grey) and the truth
+    (ModelNet's z axis up)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = min(rows, len(partials))
+    fig = plt.figure(figsize=(8, 2.1 * rows), dpi=80)
+    for r in range(rows):
+        obs = int(comps.observed[r, 0])
+        panels = [("partial", partials[r], None), ("completion 1", comps.points[r, 0], obs),
+                  ("completion 2", comps.points[r, 1], obs), ("true shape", truth[r], None)]  # fmt: skip
+        for c, (title, pts, m) in enumerate(panels):
+            ax = fig.add_subplot(rows, 4, 4 * r + c + 1, projection="3d")
+            colour = np.where(np.arange(len(pts)) < (m or 0), "tab:red", "0.45") if m else "tab:red"
+            if title == "true shape":
+                colour = "tab:blue"
+            ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], s=1.5, c=colour, depthshade=False)  # z up
+            ax.set_xlim(-1, 1), ax.set_ylim(-1, 1), ax.set_zlim(-1, 1)
+            ax.view_init(elev=20, azim=-60)
+            ax.set_axis_off()
+            if r == 0:
+                ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--cache", required=True, help="cache prepared with --partial-views")
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--train-split", default="train")
+    ap.add_argument("--view", type=int, default=0)
+    ap.add_argument("--inputs", type=int, default=12)
+    ap.add_argument("--n", type=int, default=4, help="completions per input (K)")
+    ap.add_argument("--observed", type=int, default=None)
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-unconditional", action="store_true")
+    ap.add_argument("--picture", default=None)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from gen3d.completion.complete import CompletionSettings, complete_in_frame
+    from gen3d.completion.metrics import completion_metrics
+    from gen3d.datasets.cache import ShapeCache
+    from gen3d.generate import generate
+    from gen3d.models import load_denoiser
+
+    torch.set_num_threads(2)
+    den, config, process = load_denoiser(args.ckpt)
+    cache = ShapeCache(args.cache)
+    views = cache.load_partials(args.split, view=args.view)
+    truth_all, _, keys = cache.load_points(args.split)
+    index = {k: i for i, k in enumerate(keys)}
+    partials, names = views.partials[: args.inputs], views.keys[: args.inputs]
+    truth = truth_all[[index[k] for k in names]]
+    train = cache.load_points(args.train_split)[0]
+    n = int(config["data"]["n_points"])
+    group = config["sampler"]
+    steps = args.steps or int(group["steps"])
+    settings = CompletionSettings(n, args.observed, group["name"], steps, group.get("schedule", "karras"),
+                                  float(group.get("rho", 7.0)))  # fmt: skip
+    seeds = args.seed + np.arange(len(partials) * args.n).reshape(len(partials), args.n)
+
+    rows, seconds = {}, {}
+    t0 = time.perf_counter()
+    rows["padded partial"] = _padded(partials, n, args.n, args.seed)
+    seconds["padded partial"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rows["nearest train"] = _nearest_train(partials, train)
+    seconds["nearest train"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    comps = complete_in_frame(den, process, partials, seeds, settings)
+    rows["training-free"] = comps.points
+    seconds["training-free"] = time.perf_counter() - t0
+    if not args.no_unconditional:
+        t0 = time.perf_counter()
+        x, _ = generate(den, process, (n, 3), seeds.ravel().tolist(), settings.sampler, steps)
+        rows["unconditional"] = x.numpy().reshape(len(partials), args.n, n, 3)
+        seconds["unconditional"] = time.perf_counter() - t0
+
+    results = {}
+    median = int(np.median([len(p) for p in partials]))
+    run = f"{settings.observed_slots()} observed, {settings.sampler} {steps} steps ({comps.nfe} NFE)"
+    where = f"{len(partials)} inputs ({args.split}, view {args.view}, median {median} points)"
+    print(f"{where}, K={args.n}, {n} points, {run}")
+    head = f"{'CD best':>9}{'CD mean':>9}{'EMD best':>10}{'EMD mean':>10}{'UHD':>8}{'TMD':>8}{'s':>7}"
+    print(f"{'method':<16}{head}")
+    for name, pts in rows.items():
+        r = completion_metrics(pts, partials, truth, seed=args.seed)
+        results[name] = {**r, "seconds": seconds[name]}
+        tmd = "–" if r["diversity_tmd"] is None else f"{r['diversity_tmd'] * 1e2:.2f}"
+        print(f"{name:<16}{r['cd']['best_of_k'] * 1e3:9.2f}{r['cd']['mean_of_k'] * 1e3:9.2f}"
+              f"{r['emd']['best_of_k'] * 1e2:10.2f}{r['emd']['mean_of_k'] * 1e2:10.2f}"
+              f"{r['fidelity_uhd'] * 1e2:8.2f}{tmd:>8}{seconds[name]:7.1f}")  # fmt: skip
+    print("CD x1e3, EMD x1e2, UHD x1e2, TMD x1e2 (unit-sphere frame of each true shape)")
+    if args.picture:
+        _picture(args.picture, partials, comps, truth)
+        print(f"wrote {args.picture}")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(
+            json.dumps({"args": vars(args), "inputs": names, "results": results}, indent=1)
+        )
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
