@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--observed",
         type=int,
         default=None,
-        help="at most this many observed points per completion, a random subset (default: PVD's 200 of 2048)",
+        help="at most this many observed points per completion, a random subset of the partial "
+        "(default: half the points)",
     )
     parser.add_argument(
         "--frame",

@@ -32,8 +32,10 @@ AUX_SEED_OFFSET = 2**40
 
 @dataclass(frozen=True)
 class CompletionSettings:
-    """``n_points`` per completion, at most ``n_observed`` of them observed (default: PVD's ratio, 200 of
-    2048, i.e. ``round(n_points * 200 / 2048)``), the sampler and its grid, and the batch size."""
+    """``n_points`` per completion, at most ``n_observed`` of them observed (default half the slots,
+    ``n_points // 2``: every point of a typical partial view is kept, as PVD keeps all 200 points of its
+    partial scans among 2048; measured on ModelNet sofa views of about 260 points, keeping them all gave a
+    lower CD than PVD's ratio of 200/2048 (docs/completion.md)), the sampler and its grid, the batch size."""
 
     n_points: int
     n_observed: int | None = None
@@ -45,7 +47,7 @@ class CompletionSettings:
     batch_size: int = 16
 
     def observed_slots(self) -> int:
-        n = self.n_observed if self.n_observed is not None else max(1, round(self.n_points * 200 / 2048))
+        n = self.n_observed if self.n_observed is not None else max(1, self.n_points // 2)
         if not 1 <= int(n) <= self.n_points:
             raise ValueError(f"n_observed must be in 1..{self.n_points} (the model's points), got {n}")
         return int(n)

@@ -116,4 +116,4 @@ def test_raw_partials_come_back_in_their_units_and_refine_moves_toward_the_true_
 def test_settings_validation():
     with pytest.raises(ValueError, match="n_observed"):
         CompletionSettings(16, 17).observed_slots()
-    assert CompletionSettings(2048).observed_slots() == 200
+    assert CompletionSettings(2048).observed_slots() == 1024 and CompletionSettings(1).observed_slots() == 1
