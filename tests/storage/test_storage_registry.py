@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import threading
 import uuid
 
@@ -14,7 +16,7 @@ import torch
 
 from gen3d.cli import main
 from gen3d.storage.transfer import create_exclusive, exists, list_names, read_bytes, write_bytes
-from tests.storage.conftest import run_cli, s3_env
+from tests.storage.conftest import s3_env
 
 pytestmark = pytest.mark.xdist_group("storage_s3")
 
@@ -62,8 +64,16 @@ def test_publish_list_and_sample_by_url_in_a_second_process(
     assert main(["models", registry]) == 0
     assert "tiny-edm@v1 (latest)" in capsys.readouterr().out
 
-    res = run_cli(_sample_args(f"{bucket}/out/s.npz", "--model", f"{registry}/tiny-edm"), s3_env(s3))
-    assert res.returncode == 0, res.stderr
+    # the second process samples through the CLI and loads no Lightning on the way
+    args = _sample_args(f"{bucket}/out/s.npz", "--model", f"{registry}/tiny-edm")
+    code = (
+        f"import sys\nfrom gen3d.cli import main\nassert main({args!r}) == 0\n"
+        "bad = [m for m in ('lightning', 'pytorch_lightning') if m in sys.modules]\nassert not bad, bad\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=s3_env(s3), capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
     assert f"wrote 2 shapes to {bucket}/out/s.npz" in res.stdout
     assert main(_sample_args(tmp_path / "local.npz", "--ckpt", str(ckpt))) == 0
     from gen3d.sample_file import load_samples
