@@ -41,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         choices=FRAME_CHOICES,
         help="how partials enter the model's frame: given (already in it; default for a cache), partial "
-        "(fit the normalisation to the partial), refine (default for files: refit it to the completions)",
+        "(default for files: the normalisation fitted to the partial), refine (then refitted to the "
+        "completions, --frame-iterations times)",
     )
     parser.add_argument("--frame-iterations", type=int, default=2, help="refine: re-fits of the frame (2)")
     parser.add_argument(
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = _read_inputs(args)
     settings, group = _settings(config, args)
     kind = _model_kind(args.normalize, config, inputs.kind)
-    mode = args.frame or ("given" if inputs.units == "cache" else "refine")
+    mode = args.frame or ("given" if inputs.units == "cache" else "partial")
     _check_frame(mode, kind)
     seeds = args.seed + np.arange(len(inputs.partials) * args.n, dtype=np.int64).reshape(-1, args.n)
     done, frames = complete_raw(

@@ -146,7 +146,7 @@ def complete_raw(
     seeds: np.ndarray,
     settings: CompletionSettings,
     kind: str,
-    mode: str = "refine",
+    mode: str = "partial",
     iterations: int = 1,
     device: str | torch.device = "cpu",
 ) -> tuple[Completed, list]:

@@ -96,7 +96,8 @@ def test_complete_files_keeps_the_partial_and_records_frames(tiny_ckpt, tmp_path
     files = [str(tmp_path / "a.npy"), str(tmp_path / "b.xyz")]
     out = tmp_path / "c.npz"
     flags = ["--n", "3", "--seed", "5", "--steps", "3", "--normalize", "unit_sphere", "--observed", "16"]
-    assert _complete(tiny_ckpt, out, *files, *flags, "--frame-iterations", "1", "--batch-size", "2") == 0
+    flags += ["--frame", "refine", "--frame-iterations", "1"]
+    assert _complete(tiny_ckpt, out, *files, *flags, "--batch-size", "2") == 0
     assert "2 inputs x 3 completions of 16 points" in capsys.readouterr().out
     c = load_completions(out)
     assert c.completions.shape == (2, 3, 16, 3) and c.seeds.tolist() == [[5, 6, 7], [8, 9, 10]]
@@ -109,7 +110,7 @@ def test_complete_files_keeps_the_partial_and_records_frames(tiny_ckpt, tmp_path
     assert c.meta["frame_mode"] == "refine" and c.meta["frame_iterations"] == 1 and c.meta["units"] == "input"
     assert len(c.meta["frames"]) == 2 and c.meta["normalization"] == "unit_sphere"
     again = tmp_path / "again.npz"
-    assert _complete(tiny_ckpt, again, *files, *flags, "--frame-iterations", "1") == 0
+    assert _complete(tiny_ckpt, again, *files, *flags) == 0
     np.testing.assert_array_equal(load_completions(again).completions, c.completions)
 
 
@@ -117,11 +118,15 @@ def test_complete_generates_free_slots_deterministically_per_seed(tiny_ckpt, tmp
     from gen3d.completion.completion_file import load_completions
 
     np.save(tmp_path / "p.npy", np.random.default_rng(1).standard_normal((40, 3)))
-    base = [str(tmp_path / "p.npy"), "--steps", "2", "--normalize", "unit_sphere", "--frame", "partial"]
+    base = [str(tmp_path / "p.npy"), "--steps", "2", "--normalize", "unit_sphere"]  # files: frame partial
     assert _complete(tiny_ckpt, tmp_path / "1.npz", *base, "--n", "2", "--observed", "4") == 0
     assert _complete(tiny_ckpt, tmp_path / "2.npz", *base, "--n", "1", "--observed", "4", "--seed", "1") == 0
     one, two = load_completions(tmp_path / "1.npz"), load_completions(tmp_path / "2.npz")
-    assert (one.observed == 4).all() and one.meta["frame_iterations"] == 0
+    assert (
+        (one.observed == 4).all()
+        and one.meta["frame_mode"] == "partial"
+        and one.meta["frame_iterations"] == 0
+    )
     np.testing.assert_allclose(one.completions[0, 1], two.completions[0, 0], atol=3e-4)  # seed 1 twice
     assert not np.allclose(one.completions[0, 0], one.completions[0, 1])
     assert _complete(tiny_ckpt, tmp_path / "3.npz", *base, "--points", "8", "--sampler", "euler") == 0
