@@ -140,10 +140,11 @@ def write_bytes(location: str | os.PathLike, data: bytes, storage_options: dict 
 def create_exclusive(location: str | os.PathLike, data: bytes, storage_options: dict | None = None) -> bool:
     """Write ``data`` to ``location`` only if nothing is there; True when this call created it.
 
-    Local files: ``open(..., "xb")`` through a temporary file and ``os.link`` (atomic, fails if the target
-    exists). S3: a conditional PUT (``If-None-Match: *``; AWS S3 since 2024, MinIO, moto); GCS: gcsfs's
-    generation-0 precondition. Stores that ignore the condition overwrite instead: callers that need
-    exclusivity read the object back and compare (see :mod:`gen3d.storage.registry`).
+    Local files: a complete temporary file, then ``os.link`` to the target (atomic; fails if the target
+    exists). S3: a conditional PUT (``If-None-Match: *``; AWS S3 since 2024, MinIO, moto). Other stores get
+    fsspec's ``pipe_file(mode="create")``, which may only check before writing (``memory://`` does) or, for
+    gcsfs, is untested here. Callers that need exclusivity read the object back and compare (see
+    :mod:`gen3d.storage.registry`).
     """
     lp = local_path(location)
     if lp is not None:
