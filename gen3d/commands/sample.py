@@ -210,6 +210,7 @@ def _load(ckpt: str | None, model: str | None, raw_ema: bool, device: str):
     from gen3d.storage.load import load_model
 
     loaded = load_model(model, map_location=device)
+    print(f"gen3d sample: model {loaded.ref} (files checked against its sha256 manifest)")
     return loaded.denoiser, loaded.config, loaded.process, {"checkpoint": None, "model": loaded.ref}
 
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from gen3d.cli import main
-from gen3d.storage.transfer import create_exclusive, exists, list_names, read_bytes, write_bytes
+from gen3d.storage.transfer import create_exclusive, exists, list_names, read_bytes, upload_file, write_bytes
 from tests.storage.conftest import s3_env
 
 pytestmark = pytest.mark.xdist_group("storage_s3")
@@ -74,6 +74,7 @@ def test_publish_list_and_sample_by_url_in_a_second_process(
         [sys.executable, "-c", code], env=s3_env(s3), capture_output=True, text=True, timeout=120
     )
     assert res.returncode == 0, res.stdout + res.stderr
+    assert f"gen3d sample: model {registry}/tiny-edm@v1 (files checked" in res.stdout
     assert f"wrote 2 shapes to {bucket}/out/s.npz" in res.stdout
     assert main(_sample_args(tmp_path / "local.npz", "--ckpt", str(ckpt))) == 0
     from gen3d.sample_file import load_samples
@@ -131,7 +132,8 @@ def test_versions_are_immutable_and_an_incomplete_one_is_no_version(bucket, tiny
     # another publisher claimed v2 and died before its manifest (files half uploaded)
     assert create_exclusive(f"{registry}/tiny-edm/v2/claim.json", b'{"token": "other"}')
     write_bytes(f"{registry}/tiny-edm/v2/model.safetensors", b"partial")
-    assert "tiny-edm v3 ->" in _publish(capsys, ckpt, registry)
+    upload_file(ckpt, f"{bucket}/run/last.ckpt")  # this time from a checkpoint in the bucket
+    assert "tiny-edm v3 ->" in _publish(capsys, f"{bucket}/run/last.ckpt", registry)
     assert read_bytes(f"{registry}/tiny-edm/v1/manifest.json") == v1  # untouched
     assert [v["version"] for v in _models_json(capsys, registry)["tiny-edm"]] == ["v1", "v3"]
     index = json.loads(read_bytes(f"{registry}/index.json"))

@@ -78,3 +78,30 @@ def test_download_checks_size_and_sha256(root, tmp_path):
     with pytest.raises(IntegrityError, match="sha256"):
         download(f"{root}/w", tmp_path / "bad", sha256="0" * 64)
     assert not (tmp_path / "short").exists() and not (tmp_path / "bad").exists()
+
+
+def test_a_writer_killed_mid_write_leaves_nothing_under_the_key(s3, bucket):
+    """SIGKILL (no cleanup code runs) while the writer of an S3 object is half-way: no object appears."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.storage.conftest import s3_env
+
+    url = f"{bucket}/killed.npz"
+    code = (
+        "import sys, time\nfrom gen3d.atomic import atomic_path\n"
+        f"with atomic_path({url!r}) as tmp:\n"
+        "    tmp.write_bytes(b'half of the data')\n    print(tmp, flush=True)\n    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], env=s3_env(s3), stdout=subprocess.PIPE, text=True)
+    try:
+        tmp = proc.stdout.readline().strip()  # the writer is inside the block
+        assert tmp.endswith(".npz") and os.path.getsize(tmp) == 16
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        proc.stdout.close()
+    assert not exists(url) and list_names(bucket) == []
+    os.unlink(tmp)  # a killed process cannot remove its local temporary file; the bucket never saw it
