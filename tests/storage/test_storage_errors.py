@@ -54,7 +54,7 @@ def test_silent_endpoint_times_out_instead_of_hanging(s3):
         line = _one_line_error(run_cli(["models", "s3://any-bucket/registry"], env, timeout=60), "models")
         elapsed = time.monotonic() - t0
     assert "endpoint unreachable" in line, line
-    assert elapsed < 10, elapsed  # botocore's default read timeout alone is 60 s per attempt
+    assert elapsed < 20, elapsed  # botocore's default read timeout alone is 60 s per attempt
 
 
 @pytest.fixture
