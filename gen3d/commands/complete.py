@@ -20,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--ckpt", required=True, help="checkpoint of an unconditional point model (gen3d fit)"
     )
     parser.add_argument("--out", required=True, help="completion file to write (.npz)")
+    parser.add_argument(
+        "--sample-file",
+        default=None,
+        help="also write the completions as a sample file (I*K shapes, seeds recorded) for gen3d render, "
+        "view and export",
+    )
     parser.add_argument("--n", type=int, default=4, help="completions per input (K, default 4)")
     parser.add_argument("--seed", type=int, default=0, help="completion (i, k) uses seed + i*K + k")
     parser.add_argument("--split", default="test", help="cache inputs: the split (default test)")
@@ -88,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         f"({int(done.observed.min())}-{int(done.observed.max())} observed), frame {mode}, "
         f"{done.nfe} NFE each{skipped}"
     )
+    if args.sample_file:
+        _write_sample_file(args.sample_file, out, str(path))
     return 0
 
 
@@ -196,3 +204,22 @@ def _meta(args, config, group, settings, nfe, inputs, frames, mode, kind) -> dic
         "frames": [f.to_dict() for f in frames],
         "skipped_inputs": inputs.skipped,
     }
+
+
+def _write_sample_file(path: str, comp, source: str) -> None:
+    """The completions flattened to a sample file: shape ``i*K + k`` is completion k of input i."""
+    import numpy as np
+
+    from gen3d.sample_file import SampleFile, save_samples
+
+    i, k, n, _ = comp.completions.shape
+    meta = {key: comp.meta[key] for key in ("config", "sampler", "steps", "nfe", "units", "normalization")}
+    meta |= {
+        "completion_file": source,
+        "completions_per_input": k,
+        "observed": comp.observed.ravel().tolist(),
+    }
+    points = np.asarray(comp.completions, dtype=np.float32).reshape(i * k, n, 3)
+    sf = SampleFile(points=points, seeds=comp.seeds.ravel(), labels=np.full(i * k, -1), meta=meta)
+    save_samples(path, sf)
+    print(f"wrote {path}: {i * k} completions as a sample file")

@@ -132,6 +132,17 @@ def test_complete_generates_free_slots_deterministically_per_seed(tiny_ckpt, tmp
     assert _complete(tiny_ckpt, tmp_path / "3.npz", *base, "--points", "8", "--sampler", "euler") == 0
     three = load_completions(tmp_path / "3.npz")
     assert three.completions.shape[2] == 8 and three.meta["sampler"] == "euler"
+    from gen3d.sample_file import load_samples
+
+    assert (
+        _complete(tiny_ckpt, tmp_path / "4.npz", *base, "--n", "2", "--sample-file", str(tmp_path / "s.npz"))
+        == 0
+    )
+    sf = load_samples(tmp_path / "s.npz")  # what gen3d render / view / export read
+    np.testing.assert_array_equal(
+        sf.points, load_completions(tmp_path / "4.npz").completions.reshape(2, 16, 3)
+    )
+    assert sf.seeds.tolist() == [0, 1] and sf.meta["completions_per_input"] == 2
     assert three.meta["nfe"] == 2 and three.meta["n_observed"] == 4 and (three.observed == 4).all()  # half
 
 
