@@ -35,10 +35,11 @@ SAMPLERS = {
     "euler": {},
     "heun": {},
     "dpmpp_2m": {},
+    "dpmpp_3m": {},
     "edm_stochastic": {"S_churn": 20.0, "S_min": 0.01, "S_max": 10.0},
     "euler_maruyama": {},
 }
-DETERMINISTIC = {"euler", "heun", "dpmpp_2m", "adaptive"}
+DETERMINISTIC = {"euler", "heun", "dpmpp_2m", "dpmpp_3m", "adaptive"}
 TARGETS = (1e-2, 1e-3)
 
 

@@ -111,6 +111,7 @@ def collapse_scan(
     steps: int = 18,
     schedule: str = "karras",
     rho: float = 7.0,
+    sigmas: list[float] | None = None,
     sampler_options: dict | None = None,
     generator: torch.Generator | None = None,
     cond_label: int | None = None,
@@ -131,7 +132,10 @@ def collapse_scan(
     pick = torch.randperm(train.shape[0], generator=generator)[:n_ref]
     train_ref = train[pick]
     null_ref = heldout[torch.randperm(heldout.shape[0], generator=generator)[:n_ref]]
-    grid = get_schedule(schedule, steps, process.sigma_min, process.sigma_max, rho=rho)
+    if sigmas is None:
+        grid = get_schedule(schedule, steps, process.sigma_min, process.sigma_max, rho=rho)
+    else:  # an explicit grid (sampler.sigmas: a tuned schedule or a distilled student)
+        grid = torch.as_tensor([float(v) for v in sigmas], dtype=torch.float64)
     sig = [float(s) for s in grid]
 
     def counted(x, s, c):

@@ -102,7 +102,9 @@ def _commitment(denoiser, process, sets, plan, gen, meter, num_classes, route, c
 
 
 def _collapse(denoiser, process, sets, plan, gen, meter, null_label, batch_size, group: dict) -> dict:
-    opts = {k: v for k, v in group.items() if k not in ("name", "steps", "schedule", "rho")}
+    from gen3d.config import SAMPLER_KEYS
+
+    opts = {k: v for k, v in group.items() if k not in SAMPLER_KEYS}
     scan = collapse_scan(
         denoiser,
         process,
@@ -113,6 +115,7 @@ def _collapse(denoiser, process, sets, plan, gen, meter, null_label, batch_size,
         steps=int(group["steps"]),
         schedule=group.get("schedule", "karras"),
         rho=float(group.get("rho", 7.0)),
+        sigmas=group.get("sigmas"),
         sampler_options=opts,
         generator=gen,
         cond_label=null_label,

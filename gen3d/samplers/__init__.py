@@ -5,16 +5,17 @@ number of network evaluations (``SampleResult.nfe``) and hands each intermediate
 x, x0_hat)``. ``generator`` may be one ``torch.Generator`` or a list with one per sample (see gen3d.random).
 
 Names: ``euler``, ``heun`` (EDM Alg. 1), ``edm_stochastic`` (EDM Alg. 2: S_churn, S_min, S_max, S_noise),
-``euler_maruyama`` (reverse SDE), ``dpmpp_2m`` (DPM-Solver++ 2M), ``adaptive`` (Bogacki-Shampine 3(2): rtol,
-atol; uses only ``sigmas[0]`` and the last non-zero sigma). A sampler's options are the keyword-only
-parameters of its function beyond the contract's (``sampler_options(name)``, see gen3d.samplers.options).
+``euler_maruyama`` (reverse SDE), ``dpmpp_2m`` / ``dpmpp_3m`` (DPM-Solver++ 2M / 3M), ``adaptive``
+(Bogacki-Shampine 3(2): rtol, atol; uses only ``sigmas[0]`` and the last non-zero sigma). A sampler's options
+are the keyword-only parameters of its function beyond the contract's (``sampler_options(name)``, see
+gen3d.samplers.options).
 """
 
 from __future__ import annotations
 
 from gen3d.samplers.adaptive import adaptive
 from gen3d.samplers.base import SampleResult
-from gen3d.samplers.multistep import dpmpp_2m
+from gen3d.samplers.multistep import dpmpp_2m, dpmpp_3m
 from gen3d.samplers.ode import euler, heun
 from gen3d.samplers.options import check_options, effective_options, sampler_options
 from gen3d.samplers.schedules import SCHEDULES, get_schedule
@@ -31,6 +32,7 @@ __all__ = [
     "edm_stochastic",
     "euler_maruyama",
     "dpmpp_2m",
+    "dpmpp_3m",
     "adaptive",
     "check_options",
     "effective_options",
@@ -43,6 +45,7 @@ SAMPLERS = {
     "edm_stochastic": edm_stochastic,
     "euler_maruyama": euler_maruyama,
     "dpmpp_2m": dpmpp_2m,
+    "dpmpp_3m": dpmpp_3m,
     "adaptive": adaptive,
 }
 

@@ -22,12 +22,27 @@ def den():
 
 
 def test_registry_names():
-    assert set(SAMPLERS) == {"euler", "heun", "edm_stochastic", "euler_maruyama", "dpmpp_2m", "adaptive"}
+    assert set(SAMPLERS) == {
+        "euler",
+        "heun",
+        "edm_stochastic",
+        "euler_maruyama",
+        "dpmpp_2m",
+        "dpmpp_3m",
+        "adaptive",
+    }
 
 
 @pytest.mark.parametrize(
     "name,expected",
-    [("euler", 10), ("heun", 19), ("edm_stochastic", 19), ("euler_maruyama", 10), ("dpmpp_2m", 10)],
+    [
+        ("euler", 10),
+        ("heun", 19),
+        ("edm_stochastic", 19),
+        ("euler_maruyama", 10),
+        ("dpmpp_2m", 10),
+        ("dpmpp_3m", 10),
+    ],
 )
 def test_nfe_counts_match_denoiser_calls(name, expected, den):
     calls = []
@@ -61,7 +76,7 @@ def test_callback_sees_every_state(name, den):
         assert torch.equal(seen[0][2], x_T)
     assert seen[-1][1] == 0.0 and torch.equal(seen[-1][2], res.x)
     assert [s[0] for s in seen] == list(range(len(seen)))
-    if name in ("euler", "heun", "dpmpp_2m", "euler_maruyama"):
+    if name in ("euler", "heun", "dpmpp_2m", "dpmpp_3m", "euler_maruyama"):
         assert [s[1] for s in seen] == pytest.approx(sigmas.tolist())
 
 

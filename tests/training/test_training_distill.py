@@ -145,8 +145,8 @@ def test_distill_writes_a_student_that_gen3d_sample_uses(teacher_ckpt, tmp_path,
     assert record["training_steps"] == 6 and record["trajectories_reused"] is False
     with np.load(out / "trajectories.npz") as z:
         assert z["states_train"].shape == (8, 2, 16, 3) and z["states_val"].shape == (4, 2, 16, 3)
-        # the student's level 2.0 inserted into the teacher's 3-step Karras grid (80, 2.52, 0.002, 0): 4 steps,
-        # Heun 2 * 4 - 1 evaluations
+        # the student's level 2.0 inserted into the teacher's 3-step Karras grid (80, 2.52, 0.002, 0):
+        # 4 steps, Heun 2 * 4 - 1 evaluations
         assert int(z["teacher_nfe"]) == 7
     # the student's weights moved away from the teacher's
     teacher = read_checkpoint(teacher_ckpt)["state_dict"]
