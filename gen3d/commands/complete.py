@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"wrote {path}: {len(inputs.partials)} inputs x {args.n} completions of {settings.n_points} points "
-        f"({int(done.observed.min())}-{int(done.observed.max())} observed), frame {mode}, "
-        f"{done.nfe} NFE each{skipped}"
+        f"({int(done.observed.min())}-{int(done.observed.max())} observed, {meta['conditioning']}), "
+        f"frame {mode}, {done.nfe} NFE each{skipped}"
     )
     if args.sample_file:
         _write_sample_file(args.sample_file, out, str(path))
@@ -146,13 +146,23 @@ def _settings(config: dict, args: argparse.Namespace):
     n_points = args.points or int(config["data"]["n_points"])
     settings = CompletionSettings(
         n_points, args.observed, group["name"], int(group["steps"]), group["schedule"], float(group["rho"]),
-        options, args.batch_size,
+        options, args.batch_size, _conditioning(args.ckpt) == "replace",
     )  # fmt: skip
     try:
         settings.observed_slots()
     except ValueError as e:
         raise UserInputError(f"--observed: {e}") from None
     return settings, group
+
+
+def _conditioning(ckpt: str) -> str:
+    """``clean`` for a model fine-tuned by gen3d complete-train (observed slots fed clean), else
+    ``replace`` (training-free: observed slots fed noised at each level)."""
+    from gen3d.completion.finetune import COMPLETION_KEY
+    from gen3d.models import CHECKPOINT_KEY, read_checkpoint
+
+    record = read_checkpoint(ckpt)[CHECKPOINT_KEY].get(COMPLETION_KEY) or {}
+    return str(record.get("conditioning", "replace"))
 
 
 def _model_kind(given: str | None, config: dict, cache_kind: str | None) -> str:
@@ -195,6 +205,7 @@ def _meta(args, config, group, settings, nfe, inputs, frames, mode, kind) -> dic
         "nfe": nfe,
         "n_points": settings.n_points,
         "n_observed": settings.observed_slots(),
+        "conditioning": "replace" if settings.observed_noise else "clean",
         "seed": args.seed,
         "inputs": inputs.infos,
         "units": inputs.units,

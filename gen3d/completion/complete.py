@@ -35,7 +35,8 @@ class CompletionSettings:
     """``n_points`` per completion, at most ``n_observed`` of them observed (default half the slots,
     ``n_points // 2``: every point of a typical partial view is kept, as PVD keeps all 200 points of its
     partial scans among 2048; measured on ModelNet sofa views of about 260 points, keeping them all gave a
-    lower CD than PVD's ratio of 200/2048 (docs/completion.md)), the sampler and its grid, the batch size."""
+    lower CD than PVD's ratio of 200/2048 (docs/completion.md)), the sampler and its grid, the batch size, and
+    whether observed slots are fed noised (replacement, any model) or clean (a model fine-tuned for it)."""
 
     n_points: int
     n_observed: int | None = None
@@ -45,6 +46,7 @@ class CompletionSettings:
     rho: float = 7.0
     sampler_options: dict = field(default_factory=dict)
     batch_size: int = 16
+    observed_noise: bool = True
 
     def observed_slots(self) -> int:
         n = self.n_observed if self.n_observed is not None else max(1, self.n_points // 2)
@@ -120,7 +122,9 @@ def complete_in_frame(
         obs = torch.stack([s[0] for s in slots])
         mask = torch.stack([s[1] for s in slots])
         x_t = torch.cat([process.prior((1, n, 3), generator=g, device=device) for g in gens])
-        model = InpaintingDenoiser(denoiser, process, obs, mask, generator=aux)
+        model = InpaintingDenoiser(
+            denoiser, process, obs, mask, generator=aux, observed_noise=settings.observed_noise
+        )
         res = sample(settings.sampler, model, x_t, sigmas.to(device), generator=gens, **opts)
         x = torch.where(mask[..., None], obs, res.x.to(obs.dtype)).float().cpu().numpy()
         for j, (i, k) in enumerate(batch):

@@ -10,6 +10,9 @@ slots and returns ``y`` exactly in the observed ones. Any sampler of :mod:`gen3d
 unchanged: for the observed slots ``dx/dsigma = (x - y) / sigma``, so they contract onto ``y`` and the last
 step (to sigma = 0) lands on it. This is the replacement method of Song et al. 2021 (score SDE, App. I.2)
 and of RePaint (Lugmayr et al. 2022, without its resampling) applied to point slots.
+
+With ``observed_noise=False`` the observed slots are fed clean instead: PVD's conditional scheme (Zhou et
+al. 2021, Sec. 4.2), for a network trained that way (:mod:`gen3d.completion.finetune`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ class InpaintingDenoiser(nn.Module):
 
     ``process`` gives the perturbation kernel (``noise(shape, sigma, generator, device, dtype)``);
     ``generator`` (None, one, or one per sample, :mod:`gen3d.random`) draws the observed slots' noise, so a
-    completion depends on its own generator only. Stateless apart from the generators' streams.
+    completion depends on its own generator only; ``observed_noise=False`` feeds ``y`` clean (a model
+    fine-tuned for completion). Stateless apart from the generators' streams.
     """
 
     def __init__(
@@ -38,6 +42,7 @@ class InpaintingDenoiser(nn.Module):
         observed: torch.Tensor,
         mask: torch.Tensor,
         generator: GeneratorLike = None,
+        observed_noise: bool = True,
     ) -> None:
         super().__init__()
         if observed.ndim != 3 or observed.shape[-1] != 3:
@@ -49,13 +54,17 @@ class InpaintingDenoiser(nn.Module):
         self.observed = observed
         self.mask = mask
         self.generator = generator
+        self.observed_noise = bool(observed_noise)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, cond=None) -> torch.Tensor:
         if x.shape != self.observed.shape:
             raise ValueError(f"state has shape {tuple(x.shape)}, observed {tuple(self.observed.shape)}")
         y = self.observed.to(device=x.device, dtype=x.dtype)
         m = self.mask.to(x.device)[..., None]
-        noise = self.process.noise(tuple(x.shape), sigma, self.generator, device=x.device, dtype=x.dtype)
-        x_in = torch.where(m, y + noise, x)
+        if self.observed_noise:
+            noise = self.process.noise(tuple(x.shape), sigma, self.generator, device=x.device, dtype=x.dtype)
+            x_in = torch.where(m, y + noise, x)
+        else:
+            x_in = torch.where(m, y, x)
         out = self.denoiser(x_in, sigma, cond)
         return torch.where(m, y, out)

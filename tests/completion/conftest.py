@@ -21,3 +21,24 @@ def tiny_ckpt(tmp_path_factory):
     from tests.core.conftest import write_checkpoint
 
     return write_checkpoint(tmp_path_factory.mktemp("completion_ckpt") / "edm.ckpt", "edm")[0]
+
+
+@pytest.fixture(scope="session")
+def mesh_cache(tmp_path_factory):
+    """Six meshes (spheres of radius 1..1.5, boxes) prepared with 3 partial views each (depth scans)."""
+    import trimesh
+
+    from gen3d.cli import main
+
+    root = tmp_path_factory.mktemp("meshes")
+    for i in range(3):
+        (root / "sphere").mkdir(exist_ok=True)
+        (root / "box").mkdir(exist_ok=True)
+        trimesh.creation.icosphere(3, radius=1.0 + 0.25 * i).export(root / "sphere" / f"s{i}.obj")
+        trimesh.creation.box(extents=(1.0, 0.5 + 0.1 * i, 0.3)).export(root / "box" / f"b{i}.obj")
+    out = root / "cache"
+    args = ["prepare", "folder", str(root), "--out", str(out), "--points", "64", "--normalize", "unit_sphere"]
+    args += ["--partial-views", "3", "--partial-points", "40", "--partial-noise", "0.001"]
+    args += ["--partial-dropout", "0.2", "--workers", "1", "--no-progress"]
+    assert main(args) == 0
+    return out

@@ -11,25 +11,6 @@ import pytest
 from gen3d.cli import main
 
 
-@pytest.fixture(scope="module")
-def mesh_cache(tmp_path_factory):
-    """Six meshes (spheres of radius 1..1.5, boxes) prepared with 3 partial views each (depth scans)."""
-    import trimesh
-
-    root = tmp_path_factory.mktemp("meshes")
-    for i in range(3):
-        (root / "sphere").mkdir(exist_ok=True)
-        (root / "box").mkdir(exist_ok=True)
-        trimesh.creation.icosphere(3, radius=1.0 + 0.25 * i).export(root / "sphere" / f"s{i}.obj")
-        trimesh.creation.box(extents=(1.0, 0.5 + 0.1 * i, 0.3)).export(root / "box" / f"b{i}.obj")
-    out = root / "cache"
-    args = ["prepare", "folder", str(root), "--out", str(out), "--points", "64", "--normalize", "unit_sphere"]
-    args += ["--partial-views", "3", "--partial-points", "40", "--partial-noise", "0.001"]
-    args += ["--partial-dropout", "0.2", "--workers", "1", "--no-progress"]
-    assert main(args) == 0
-    return out
-
-
 def test_prepare_stores_partial_views_in_each_shapes_frame(mesh_cache, capsys):
     from gen3d.datasets.cache import ShapeCache
 
