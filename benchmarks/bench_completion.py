@@ -16,7 +16,9 @@ shape, best-of-K and mean-of-K; fidelity UHD from the partial; diversity TMD amo
 * ``padded partial``: the partial itself resampled (with replacement, K seeds) to the model's point count;
 * ``nearest train``: the training shape nearest to the partial (smallest mean squared distance from the
   partial's points to it; one answer, K = 1);
-* ``unconditional``: the model's samples with the same seeds and no conditioning (what conditioning adds).
+* ``unconditional``: the model's samples with the same seeds and no conditioning (what conditioning adds);
+* ``conditional`` (with ``--conditional CKPT``, a model from ``gen3d complete-train``): the fine-tuned model,
+  observed points fed clean (PVD's scheme), same seeds and observed slots.
 
 The references come first: a completion method is useful where it beats both. Allocator: whatever the
 caller's environment sets (state it with the numbers you quote).
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-unconditional", action="store_true")
+    ap.add_argument("--conditional", default=None, help="checkpoint from gen3d complete-train")
     ap.add_argument("--picture", default=None)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
@@ -133,6 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     comps = complete_in_frame(den, process, partials, seeds, settings)
     rows["training-free"] = comps.points
     seconds["training-free"] = time.perf_counter() - t0
+    if args.conditional:
+        from dataclasses import replace
+
+        cden, _, cproc = load_denoiser(args.conditional)
+        t0 = time.perf_counter()
+        cond = complete_in_frame(cden, cproc, partials, seeds, replace(settings, observed_noise=False))
+        rows["conditional"] = cond.points
+        seconds["conditional"] = time.perf_counter() - t0
     if not args.no_unconditional:
         t0 = time.perf_counter()
         x, _ = generate(den, process, (n, 3), seeds.ravel().tolist(), settings.sampler, steps)
