@@ -57,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("unit_sphere", "unit_cube", "bbox"),
         help="the model's normalisation (default: that of its training cache, data.cache_dir)",
     )
+    parser.add_argument(
+        "--class",
+        dest="cls",
+        default=None,
+        help="class name or index for a class-conditional model (default: its null class, unconditional)",
+    )
     parser.add_argument("--sampler", default=None, help="sampler (default: the checkpoint's sampler.name)")
     parser.add_argument("--steps", type=int, default=None, help="sampler steps (default: the checkpoint's)")
     parser.add_argument("--batch-size", type=int, default=16, help="completions per sampler batch")
@@ -146,13 +152,30 @@ def _settings(config: dict, args: argparse.Namespace):
     n_points = args.points or int(config["data"]["n_points"])
     settings = CompletionSettings(
         n_points, args.observed, group["name"], int(group["steps"]), group["schedule"], float(group["rho"]),
-        options, args.batch_size, _conditioning(args.ckpt) == "replace",
+        options, args.batch_size, _conditioning(args.ckpt) == "replace", _label(config, args.cls),
     )  # fmt: skip
     try:
         settings.observed_slots()
     except ValueError as e:
         raise UserInputError(f"--observed: {e}") from None
     return settings, group
+
+
+def _label(config: dict, cls: str | None) -> int | None:
+    """The class index of ``--class`` (a name or an index) for a class-conditional model; None when not
+    given. UserInputError for an unconditional model or an unknown class."""
+    from gen3d.errors import UserInputError
+
+    if cls is None:
+        return None
+    names = list(config["experiment"].get("class_names") or [])
+    if not config["experiment"].get("class_cond") or not names:
+        raise UserInputError("--class needs a class-conditional model; this one is unconditional")
+    if cls in names:
+        return names.index(cls)
+    if cls.isdigit() and int(cls) < len(names):
+        return int(cls)
+    raise UserInputError(f"--class {cls!r} is not a class of this model; classes: {names}")
 
 
 def _conditioning(ckpt: str) -> str:
@@ -206,6 +229,7 @@ def _meta(args, config, group, settings, nfe, inputs, frames, mode, kind) -> dic
         "n_points": settings.n_points,
         "n_observed": settings.observed_slots(),
         "conditioning": "replace" if settings.observed_noise else "clean",
+        "label": settings.label,
         "seed": args.seed,
         "inputs": inputs.infos,
         "units": inputs.units,

@@ -36,7 +36,8 @@ class CompletionSettings:
     ``n_points // 2``: every point of a typical partial view is kept, as PVD keeps all 200 points of its
     partial scans among 2048; measured on ModelNet sofa views of about 260 points, keeping them all gave a
     lower CD than PVD's ratio of 200/2048 (docs/completion.md)), the sampler and its grid, the batch size, and
-    whether observed slots are fed noised (replacement, any model) or clean (a model fine-tuned for it)."""
+    whether observed slots are fed noised (replacement, any model) or clean (a model fine-tuned for it);
+    ``label``: the class of a class-conditional model (None: its null class, i.e. unconditional)."""
 
     n_points: int
     n_observed: int | None = None
@@ -47,6 +48,7 @@ class CompletionSettings:
     sampler_options: dict = field(default_factory=dict)
     batch_size: int = 16
     observed_noise: bool = True
+    label: int | None = None
 
     def observed_slots(self) -> int:
         n = self.n_observed if self.n_observed is not None else max(1, self.n_points // 2)
@@ -125,7 +127,8 @@ def complete_in_frame(
         model = InpaintingDenoiser(
             denoiser, process, obs, mask, generator=aux, observed_noise=settings.observed_noise
         )
-        res = sample(settings.sampler, model, x_t, sigmas.to(device), generator=gens, **opts)
+        cond = None if settings.label is None else torch.full((len(batch),), settings.label, device=device)
+        res = sample(settings.sampler, model, x_t, sigmas.to(device), cond=cond, generator=gens, **opts)
         x = torch.where(mask[..., None], obs, res.x.to(obs.dtype)).float().cpu().numpy()
         for j, (i, k) in enumerate(batch):
             out[i, k] = x[j]

@@ -170,6 +170,7 @@ def test_complete_refuses_bad_input(tiny_ckpt, tmp_path, capsys):
     assert _complete(tiny_ckpt, tmp_path / "o.npz", ok, "--normalize", "bbox", "--observed", "17") == 2
     assert _complete(tiny_ckpt, tmp_path / "o.npz", ok, "--normalize", "bbox", "--n", "0") == 2
     assert _complete(tiny_ckpt, tmp_path / "o.npz", ok, "--frame", "given", "--sampler", "nope") == 2
+    assert _complete(tiny_ckpt, tmp_path / "o.npz", ok, "--frame", "given", "--class", "chair") == 2
     assert not (tmp_path / "o.npz").exists()
 
 
@@ -178,3 +179,34 @@ def test_frame_choices_match_the_library():
     from gen3d.completion.frame import FRAME_MODES
 
     assert FRAME_CHOICES == FRAME_MODES
+
+
+def test_complete_with_a_class_conditional_model(tmp_path, capsys):
+    """A class-conditional model completes with its null class by default and with --class when given."""
+    import torch
+
+    from gen3d.completion.completion_file import load_completions
+    from gen3d.config import load_config
+    from gen3d.training.components import build_module
+
+    torch.manual_seed(0)
+    sets = ["experiment.class_cond=true", "experiment.class_names=[chair,table]", "data.n_points=16"]
+    module, _ = build_module(load_config("demo_points", [*sets, "net.size=tiny"]))
+    for key, value in module.ema.shadow.items():  # untrained: zero output layer and class table; perturb
+        if value.is_floating_point():
+            value.add_(torch.randn_like(value) if "class_emb" in key else 0.01)
+    ckpt = {"state_dict": module.state_dict(), "global_step": 0}
+    module.on_save_checkpoint(ckpt)
+    torch.save(ckpt, tmp_path / "cls.ckpt")
+    np.save(tmp_path / "p.npy", np.random.default_rng(0).standard_normal((20, 3)))
+    base = [str(tmp_path / "p.npy"), "--normalize", "bbox", "--steps", "2", "--n", "2"]
+    outs = {}
+    for name, extra in (("null", []), ("table", ["--class", "table"]), ("one", ["--class", "1"])):
+        outs[name] = tmp_path / f"{name}.npz"
+        assert _complete(tmp_path / "cls.ckpt", outs[name], *base, *extra) == 0
+    got = {k: load_completions(v) for k, v in outs.items()}
+    assert got["null"].meta["label"] is None and got["table"].meta["label"] == 1
+    np.testing.assert_array_equal(got["table"].completions, got["one"].completions)
+    assert not np.allclose(got["null"].completions, got["table"].completions)
+    assert _complete(tmp_path / "cls.ckpt", tmp_path / "x.npz", *base, "--class", "sofa") == 2
+    assert "classes: ['chair', 'table']" in capsys.readouterr().err
