@@ -78,11 +78,13 @@ def teacher_trajectories(
     batch_size: int = 50,
     device: str | torch.device = "cpu",
     progress: bool = False,
+    cond: Sequence[int] | None = None,
 ) -> TeacherTrajectories:
     """Run the teacher (``sampler`` on its Karras grid of ``steps`` steps, the student's levels inserted) from
     one prior draw per seed and keep its states at the student's ``grid`` (K + 1,) levels.
 
-    ``grid[0]`` must be the process's ``sigma_max`` (the student starts from the same prior).
+    ``grid[0]`` must be the process's ``sigma_max`` (the student starts from the same prior). ``cond``: one
+    class label per seed for a class-conditional teacher (its null label for unconditional trajectories).
     """
     from gen3d.generate import generate
     from gen3d.samplers import get_schedule
@@ -117,6 +119,7 @@ def teacher_trajectories(
         callback=keep,
         device=device,
         progress=progress,
+        cond=cond,
     )
     starts = sorted(seen)
     states = torch.cat([torch.stack([seen[s][k] for k in range(len(wanted))], 1) for s in starts])

@@ -20,7 +20,7 @@ def run_schedule(args: argparse.Namespace, teacher, config: dict, process, devic
 
     from gen3d.commands.sample import _shape_per_sample
     from gen3d.errors import UserInputError
-    from gen3d.models import CHECKPOINT_KEY, read_checkpoint
+    from gen3d.models import CHECKPOINT_KEY, num_classes_of, read_checkpoint
     from gen3d.random import generators_for_seeds
     from gen3d.samplers.tuned_schedule import tune_schedule
 
@@ -32,6 +32,10 @@ def run_schedule(args: argparse.Namespace, teacher, config: dict, process, devic
     shape = _shape_per_sample(config["data"])
     gens = generators_for_seeds(list(range(args.seed, args.seed + args.shapes)), device=device)
     x_T = torch.cat([process.prior((1, *shape), generator=g, device=device) for g in gens])
+    classes = num_classes_of(
+        config
+    )  # a class-conditional model: fitted on its unconditional (null-label) ODE
+    cond = torch.full((args.shapes,), classes, dtype=torch.long, device=device) if classes else None
     bar = None if args.no_progress else _bar(args.candidates)
     tuned = tune_schedule(
         teacher,
@@ -42,6 +46,7 @@ def run_schedule(args: argparse.Namespace, teacher, config: dict, process, devic
         solver=args.solver,
         n_candidates=args.candidates,
         rho=float(config["sampler"]["rho"]),
+        cond=cond,
         progress=None if bar is None else (lambda done, total: bar.update(1)),
     )
     if bar is not None:

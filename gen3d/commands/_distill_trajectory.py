@@ -119,6 +119,7 @@ def run_trajectory(
     from gen3d.commands.fit import _fit, _resume_path
     from gen3d.commands.sample import _shape_per_sample
     from gen3d.errors import UserInputError
+    from gen3d.models import num_classes_of
     from gen3d.training.components import build_trainer, run_dir_of
     from gen3d.training.distill import DistillModule, TrajectoryDataModule
     from gen3d.training.resume_check import check_resumable
@@ -131,7 +132,9 @@ def run_trajectory(
     shape = _shape_per_sample(config["data"])
     train_seeds = list(range(args.seed, args.seed + args.pairs))
     val_seeds = list(range(args.seed + args.pairs, args.seed + args.pairs + args.val_pairs))
+    classes = num_classes_of(config)
     key = {
+        "classes": classes,
         "teacher": _sha256(args.ckpt),
         "grid": grid,
         **teach,
@@ -146,6 +149,8 @@ def run_trajectory(
                 f"gen3d distill: teacher trajectories ({split}: {len(seeds)} shapes, {teach['sampler']} "
                 f"{teach['steps']} steps)"
             )
+            # a class-conditional teacher: every class and its null label (the unconditional ODE) in turn
+            labels = [i % (classes + 1) for i in range(len(seeds))] if classes else None
             tr = teacher_trajectories(
                 teacher,
                 process,
@@ -155,9 +160,11 @@ def run_trajectory(
                 batch_size=args.batch_size,
                 device=device,
                 progress=not args.no_progress,
+                cond=labels,
                 **teach,
             )
             arrays[f"states_{split}"], arrays[f"final_{split}"] = tr.states.numpy(), tr.final.numpy()
+            arrays[f"labels_{split}"] = torch.tensor(labels if labels else [-1] * len(seeds)).numpy()
             arrays["teacher_nfe"] = torch.tensor(tr.nfe).numpy()
         return arrays
 
@@ -170,7 +177,8 @@ def run_trajectory(
             torch.from_numpy(arrays[f"states_{split}"]),
             torch.from_numpy(arrays[f"final_{split}"]),
         )
-        return states, euler_targets(states, final, grid)
+        labels = torch.from_numpy(arrays[f"labels_{split}"])
+        return states, euler_targets(states, final, grid), labels
 
     cfg = _student_config(config, args, grid)
     record = {
@@ -186,7 +194,14 @@ def run_trajectory(
     }
     student = copy.deepcopy(teacher).train()
     module = DistillModule(
-        student, process, cfg["optim"], cfg, grid, record, seed=int(cfg["experiment"]["seed"])
+        student,
+        process,
+        cfg["optim"],
+        cfg,
+        grid,
+        record,
+        seed=int(cfg["experiment"]["seed"]),
+        num_classes=classes,
     )
     dm = TrajectoryDataModule(pairs("train"), pairs("val"), args.batch_size, seed=args.seed)
     run_dir = run_dir_of(cfg)

@@ -111,7 +111,6 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from gen3d.errors import UserInputError
     from gen3d.models import load_denoiser
 
     started = time.monotonic()
@@ -119,10 +118,6 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(int(args.threads or os.cpu_count() or 1))
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     teacher, config, process = load_denoiser(args.ckpt, ema=True, map_location=device)
-    if config["experiment"].get("class_cond"):
-        raise UserInputError(
-            "gen3d distill supports unconditional teachers only (this one is class-conditional)"
-        )
     if args.method == "schedule":
         from gen3d.commands._distill_schedule import run_schedule
 

@@ -19,19 +19,22 @@ __all__ = ["TrajectoryDataModule", "DistillModule"]
 
 
 class _Pairs(Dataset):
-    def __init__(self, states: torch.Tensor, targets: torch.Tensor):
+    def __init__(self, states: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor | None = None):
         self.states, self.targets = states, targets
+        self.labels = torch.full((len(states),), -1, dtype=torch.long) if labels is None else labels.long()
 
     def __len__(self) -> int:
         return int(self.states.shape[0])
 
     def __getitem__(self, i: int) -> dict:
-        return {"x": self.states[i], "target": self.targets[i]}
+        return {"x": self.states[i], "target": self.targets[i], "label": self.labels[i]}
 
 
 class TrajectoryDataModule(L.LightningDataModule):
-    """Batches ``{"x": (B, K, ...) teacher states, "target": (B, K, ...) Euler targets}`` from the training
-    trajectories (shuffled with ``seed``) and the held-out ones (validation)."""
+    """Batches ``{"x": (B, K, ...) teacher states, "target": (B, K, ...) Euler targets, "label": (B,)}`` from
+    the training trajectories (shuffled with ``seed``) and the held-out ones (validation). ``train`` and
+    ``val`` are ``(states, targets)`` or ``(states, targets, labels)`` (class labels of a conditional
+    teacher; -1 where unconditional)."""
 
     def __init__(self, train: tuple, val: tuple, batch_size: int, seed: int = 0):
         super().__init__()
@@ -57,25 +60,38 @@ class DistillModule(Gen3dModule):
     grid, pair counts) is stored in every checkpoint under ``gen3d.distill``.
     """
 
-    def __init__(self, denoiser, process, optim: dict, config: dict, grid, record: dict, seed: int = 0):
-        super().__init__(denoiser, process, optim, config=config, num_classes=0, seed=seed)
+    def __init__(
+        self,
+        denoiser,
+        process,
+        optim: dict,
+        config: dict,
+        grid,
+        record: dict,
+        seed: int = 0,
+        num_classes: int = 0,
+    ):
+        super().__init__(denoiser, process, optim, config=config, num_classes=num_classes, seed=seed)
         self.grid = [float(v) for v in grid]
         self.record = dict(record)
 
     def _levels(self, k: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return torch.as_tensor(self.grid[:-1], dtype=x.dtype, device=x.device)[k]
 
-    def _loss(self, x: torch.Tensor, target: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    def _loss(self, batch: dict, k: torch.Tensor) -> torch.Tensor:
+        x, target = batch["x"], batch["target"]
         rows = torch.arange(x.shape[0], device=x.device)
         xs, ts = x[rows, k], target[rows, k]
-        pred = self.denoiser(xs, self._levels(k, xs), None)
+        # the label the teacher's trajectory was made with (its null label where unconditional): no dropout
+        cond = batch["label"].to(x.device).long() if self.num_classes > 0 else None
+        pred = self.denoiser(xs, self._levels(k, xs), cond)
         return (pred - ts).flatten(1).pow(2).mean(1)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        x, target = batch["x"], batch["target"]
+        x = batch["x"]
         g = self.step_generator(self._micro_batch(batch_idx))
         k = torch.randint(0, x.shape[1], (x.shape[0],), generator=g, device=self.device)
-        per_sample = self._loss(x, target, k)
+        per_sample = self._loss(batch, k)
         loss = per_sample.mean()
         if not torch.isfinite(loss):
             raise TrainingDivergedError(
@@ -85,11 +101,11 @@ class DistillModule(Gen3dModule):
         return loss
 
     def validation_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        x, target = batch["x"], batch["target"]
+        x = batch["x"]
         losses = []
         for level in range(x.shape[1]):  # every level of every held-out trajectory
             k = torch.full((x.shape[0],), level, dtype=torch.long, device=x.device)
-            loss = self._loss(x, target, k).mean()
+            loss = self._loss(batch, k).mean()
             self.log(f"val/loss_step{level}", loss, batch_size=x.shape[0])
             losses.append(loss)
         total = torch.stack(losses).mean()

@@ -312,3 +312,54 @@ def test_sample_refuses_steps_that_disagree_with_an_explicit_grid(teacher_ckpt, 
     assert "must end with 0" in capsys.readouterr().err
     assert main([*args[:-1], "sampler.sigmas=[80.0, 0.5, 1.0, 0.0]", "--steps", "3"]) == 2
     assert "strictly decreasing" in capsys.readouterr().err
+
+
+@pytest.mark.xdist_group("distill_cli")
+def test_distill_a_class_conditional_teacher(tmp_path, capsys):
+    from gen3d.config import load_config
+    from gen3d.training.components import build_module
+
+    torch.manual_seed(0)
+    config = load_config(
+        "demo_points",
+        ["experiment.class_cond=true", "experiment.class_names=[chair, table]", "data.n_points=16"],
+    )
+    module, config = build_module(config)
+    ckpt = {"state_dict": module.state_dict(), "global_step": 0}
+    module.on_save_checkpoint(ckpt)
+    teacher = tmp_path / "cond.ckpt"
+    torch.save(ckpt, teacher)
+    out = tmp_path / "student"
+    assert _distill(teacher, out, "--steps", "1", "--max-steps", "3", "--pairs", "9") == 0, (
+        capsys.readouterr()
+    )
+    with np.load(out / "trajectories.npz") as z:  # chair, table and the null label (unconditional) in turn
+        assert z["labels_train"].tolist() == [0, 1, 2] * 3 and z["labels_val"].tolist() == [0, 1, 2, 0]
+    student = out / "checkpoints" / "last.ckpt"
+    shapes = {}
+    for cls in ("chair", "table", None):
+        f = tmp_path / f"{cls}.npz"
+        extra = ["--class", cls] if cls else []
+        assert (
+            main(
+                [
+                    "sample",
+                    "--ckpt",
+                    str(student),
+                    "--n",
+                    "2",
+                    "--out",
+                    str(f),
+                    "--no-progress",
+                    "--device",
+                    "cpu",
+                    *extra,
+                ]
+            )
+            == 0
+        )
+        data = np.load(f)
+        assert json.loads(str(data["meta"]))["nfe"] == 1
+        shapes[cls] = data["points"]
+    assert not np.allclose(shapes["chair"], shapes["table"])  # the label reaches the student
+    assert not np.allclose(shapes["chair"], shapes[None])
