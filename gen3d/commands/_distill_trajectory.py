@@ -222,7 +222,7 @@ def run_trajectory(
     extra = {"max_time": datetime.timedelta(seconds=remaining)} if remaining is not None else {}
     trainer = build_trainer(cfg, resume_step=step, **extra)
     t1 = time.monotonic()
-    code = _fit(trainer, module, dm, ckpt_path, run_dir / "checkpoints" / "last.ckpt", cfg)
+    code = _fit(trainer, module, dm, ckpt_path, run_dir / "checkpoints" / "last.ckpt", cfg, "gen3d distill")
     summary = {
         **record,
         "student_steps": args.steps,

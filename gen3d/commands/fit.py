@@ -181,9 +181,9 @@ def _slurm_resume(resume: str | None, run_dir, note) -> str | None:
     return resume
 
 
-def _fit(trainer, module, dm, ckpt_path: str | None, last, config: dict) -> int:
+def _fit(trainer, module, dm, ckpt_path: str | None, last, config: dict, prog: str = "gen3d fit") -> int:
     """``trainer.fit``; the exit status and the line that says how the run ended (done, pre-empted by a
-    signal, SIGTERM before training, interrupted)."""
+    signal, SIGTERM before training, interrupted), prefixed with ``prog``."""
     from lightning.pytorch.plugins.environments import SLURMEnvironment
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -196,24 +196,24 @@ def _fit(trainer, module, dm, ckpt_path: str | None, last, config: dict) -> int:
             slurm = SLURMEnvironment.detect() and e.signal_name == "SIGUSR1"
             requeued = " (Lightning asked SLURM to requeue the job)" if slurm else ""
             print(
-                f"gen3d fit: stopped by {e.signal_name} at step {e.step}{requeued}; checkpoint {e.path}; "
+                f"{prog}: stopped by {e.signal_name} at step {e.step}{requeued}; checkpoint {e.path}; "
                 "continue with the same command and --resume auto"
             )
         return int(e.code)
     except SIGTERMException:  # Lightning's own: a SIGTERM before training started (e.g. during setup)
         if trainer.is_global_zero:
             print(
-                f"gen3d fit: stopped by SIGTERM at step {trainer.global_step} before a checkpoint could be "
+                f"{prog}: stopped by SIGTERM at step {trainer.global_step} before a checkpoint could be "
                 f"written; last checkpoint: {last if last.is_file() else 'none yet'}"
             )
         return 143
     if trainer.interrupted:  # Lightning stops gracefully on Ctrl-C
         if trainer.is_global_zero:
             print(
-                f"gen3d fit: interrupted at step {trainer.global_step}; continue with --resume auto "
+                f"{prog}: interrupted at step {trainer.global_step}; continue with --resume auto "
                 f"(last checkpoint: {last if last.is_file() else 'none yet'})"
             )
         return 130
     if trainer.is_global_zero and not config["trainer"]["fast_dev_run"]:
-        print(f"gen3d fit: done at step {trainer.global_step}; checkpoint {last}")
+        print(f"{prog}: done at step {trainer.global_step}; checkpoint {last}")
     return 0
