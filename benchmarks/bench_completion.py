@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<16}{r['cd']['best_of_k'] * 1e3:9.2f}{r['cd']['mean_of_k'] * 1e3:9.2f}"
               f"{r['emd']['best_of_k'] * 1e2:10.2f}{r['emd']['mean_of_k'] * 1e2:10.2f}"
               f"{r['fidelity_uhd'] * 1e2:8.2f}{tmd:>8}{seconds[name]:7.1f}")  # fmt: skip
-    print("CD x1e3, EMD x1e2, UHD x1e2, TMD x1e2 (unit-sphere frame of each true shape)")
+    kind = cache.normalization["kind"]
+    print(f"CD x1e3, EMD x1e2, UHD x1e2, TMD x1e2 (each true shape's {kind} frame; a class-conditional model "
+          "runs with its null class)")  # fmt: skip
     if args.picture:
         _picture(args.picture, partials, comps, truth)
         print(f"wrote {args.picture}")
