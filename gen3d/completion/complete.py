@@ -93,8 +93,10 @@ def complete_in_frame(
     seeds: np.ndarray,
     settings: CompletionSettings,
     device: str | torch.device = "cpu",
+    labels: Sequence[int] | None = None,
 ) -> Completed:
-    """Complete ``partials`` (I arrays (M_i, 3), already in the model's frame) with seeds (I, K).
+    """Complete ``partials`` (I arrays (M_i, 3), already in the model's frame) with seeds (I, K); ``labels``
+    (I,) gives each input its own class (a class-conditional model), else ``settings.label`` for all.
 
     Returns :class:`Completed` with ``points`` (I, K, N, 3) in the same frame; observed slots hold the
     input's points exactly.
@@ -106,6 +108,8 @@ def complete_in_frame(
     seeds = np.asarray(seeds, dtype=np.int64)
     if seeds.ndim != 2 or seeds.shape[0] != len(partials) or seeds.shape[1] < 1:
         raise ValueError(f"seeds must have shape ({len(partials)}, K >= 1), got {seeds.shape}")
+    if labels is not None and len(labels) != len(partials):
+        raise ValueError(f"labels must give one class per input ({len(partials)}), got {len(labels)}")
     device = torch.device(device)
     n, n_obs = int(settings.n_points), settings.observed_slots()
     clouds = [torch.as_tensor(np.asarray(p, dtype=np.float32), device=device) for p in partials]
@@ -127,7 +131,11 @@ def complete_in_frame(
         model = InpaintingDenoiser(
             denoiser, process, obs, mask, generator=aux, observed_noise=settings.observed_noise
         )
-        cond = None if settings.label is None else torch.full((len(batch),), settings.label, device=device)
+        cond = None
+        if labels is not None:
+            cond = torch.tensor([int(labels[i]) for i, _ in batch], device=device)
+        elif settings.label is not None:
+            cond = torch.full((len(batch),), int(settings.label), device=device)
         res = sample(settings.sampler, model, x_t, sigmas.to(device), cond=cond, generator=gens, **opts)
         x = torch.where(mask[..., None], obs, res.x.to(obs.dtype)).float().cpu().numpy()
         for j, (i, k) in enumerate(batch):

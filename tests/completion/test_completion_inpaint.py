@@ -124,3 +124,23 @@ def test_settings_validation():
     with pytest.raises(ValueError, match="n_observed"):
         CompletionSettings(16, 17).observed_slots()
     assert CompletionSettings(2048).observed_slots() == 1024 and CompletionSettings(1).observed_slots() == 1
+
+
+def test_labels_reach_the_network_per_input():
+    seen = []
+
+    def net(x, sigma, cond=None):
+        seen.append(None if cond is None else cond.tolist())
+        return torch.zeros_like(x)
+
+    parts = [np.zeros((4, 3), np.float32), np.ones((4, 3), np.float32)]
+    seeds = np.array([[0, 1], [2, 3]])
+    complete_in_frame(net, get_process("edm"), parts, seeds, CompletionSettings(8, 4, steps=2), labels=[3, 5])
+    assert seen[0] == [3, 3, 5, 5]
+    seen.clear()
+    complete_in_frame(net, get_process("edm"), parts, seeds, CompletionSettings(8, 4, steps=2, label=2))
+    assert seen[0] == [2, 2, 2, 2]
+    with pytest.raises(ValueError, match="one class per input"):
+        complete_in_frame(
+            net, get_process("edm"), parts, seeds, CompletionSettings(8, 4, steps=2), labels=[1]
+        )
