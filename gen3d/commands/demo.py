@@ -121,9 +121,11 @@ def _check_sampling(config: dict, sampler: str | None, steps: int | None, overri
 
 @dataclass(frozen=True)
 class _Paths:
-    """Where the demo writes under ``--out``."""
+    """Where the demo writes under ``--out`` (``gen3d pipeline`` puts the cache and the samples elsewhere)."""
 
     out: Path
+    cache_dir: Path | None = None  # default <out>/data/cache
+    samples_dir: Path | None = None  # default <out>/samples
 
     @property
     def synth(self) -> Path:
@@ -131,11 +133,11 @@ class _Paths:
 
     @property
     def cache(self) -> Path:
-        return self.out / "data" / "cache"
+        return self.cache_dir if self.cache_dir is not None else self.out / "data" / "cache"
 
     @property
     def samples(self) -> Path:
-        return self.out / "samples"
+        return self.samples_dir if self.samples_dir is not None else self.out / "samples"
 
 
 @dataclass
@@ -281,9 +283,17 @@ def _sample(
     return _Sampled(eval_split, class_names, all_path, merged, gallery_path, gallery, k)
 
 
-def _evaluate(paths: _Paths, config: dict, sampled: _Sampled, eval_json: Path, hist_png: Path) -> None:
-    """5. Score against the held-out split (PointFlow protocol, normalisation recorded in the JSON)."""
-    argv = ["evaluate", str(sampled.all_path), str(paths.cache), "--split", sampled.eval_split]
+def _evaluate(
+    paths: _Paths,
+    config: dict,
+    sampled: _Sampled,
+    eval_json: Path,
+    hist_png: Path,
+    extra: tuple[str, ...] = (),
+) -> None:
+    """5. Score against the held-out split (PointFlow protocol, normalisation recorded in the JSON);
+    ``extra``: more ``gen3d evaluate`` options (``gen3d pipeline``'s evaluate step)."""
+    argv = ["evaluate", str(sampled.all_path), str(paths.cache), "--split", sampled.eval_split, *extra]
     argv += ["--out", str(eval_json), "--plot", str(hist_png), "--train", "cache"]
     if config["data"].get("categories"):
         argv += ["--categories", ",".join(sampled.class_names)]
