@@ -29,7 +29,10 @@ def test_toy_pipeline_publishes_a_model_a_second_process_samples(toy_run, s3, tm
     assert all(Path(v).is_relative_to(toy_run.work_dir) for v in local.values())
     assert found["model"] == f"{toy_run.registry}/demo-edm@v1"
     scores = json.loads(Path(found["scores (JSON)"]).read_text())
-    assert {"cd", "emd"} <= set(scores["metrics"])
+    assert {"cd", "emd"} <= set(scores["metrics"]) and scores["options"]["bootstrap"] == 0
+    with np.load(found["samples (all)"]) as f:
+        meta = json.loads(str(f["meta"]))
+        assert meta["sampler"] == "dpmpp_2m" and meta["steps"] == 4 and f["points"].shape == (4, 256, 3)
 
     out = tmp_path / "chairs.npz"
     env = s3_env(s3)

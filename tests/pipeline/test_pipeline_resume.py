@@ -34,7 +34,7 @@ def _records(work: Path) -> dict:
 def test_a_changed_input_reruns_that_step_and_its_readers_only(toy_run, s3, tmp_path, capsys):
     work, registry = copy_work(toy_run, tmp_path), new_bucket(s3) + "/registry"
     before = _records(work)
-    changed = str(_variant(tmp_path, evaluate={"bootstrap": 10}))
+    changed = str(_variant(tmp_path, evaluate={"bootstrap": 10, "metrics": "cd"}))
     args = [changed, "--work-dir", str(work), "--registry", registry]
     rc, out, _ = pipeline([*args, "--dry-run"], capsys)
     assert rc == 0
@@ -62,10 +62,8 @@ def test_a_changed_input_reruns_that_step_and_its_readers_only(toy_run, s3, tmp_
     assert got["render"] == got["export"] == "skipped"
     after = _records(work)
     assert {s for s in after if after[s] != before[s]} == {"evaluate", "publish"}
-    assert (
-        json.loads((work / after["evaluate"]["outputs"]["scores (JSON)"]).read_text())["options"]["bootstrap"]
-        == 10
-    )
+    scores = json.loads((work / after["evaluate"]["outputs"]["scores (JSON)"]).read_text())
+    assert scores["options"]["bootstrap"] == 10 and set(scores["metrics"]) == {"cd"}
     assert after["publish"]["outputs"]["model"] == f"{registry}/demo-edm@v1"
 
 
@@ -127,3 +125,28 @@ def test_step_refuses_when_upstream_never_ran(tmp_path, capsys):
     rc, _, err = pipeline(["demo", "--work-dir", str(tmp_path / "w"), "--step", "sample"], capsys)
     assert rc == 2 and "step 'sample' reads the artefacts of 'prepare', which is not up to date" in err
     assert not (tmp_path / "w" / "pipeline_state.json").exists()
+
+
+def test_prepare_reads_a_collection_folder(toy_run, tmp_path, capsys):
+    """layout + root instead of synth; voxels; the worker count is not part of the key, points are."""
+    import yaml
+
+    toy = json.loads((toy_run.work_dir / "pipeline_state.json").read_text())["steps"]["prepare"]
+    root = toy_run.work_dir / toy["outputs"]["synthetic collection"]
+    prepare = {"layout": "shapenet", "root": str(root), "points": 64, "voxels": 8, "workers": 1}
+    raw = {"work_dir": str(tmp_path / "w"), "steps": ["prepare"], "prepare": prepare}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    rc, out, _ = pipeline([str(path)], capsys)
+    assert rc == 0 and statuses(out) == {"prepare": "ran"}
+    cache = tmp_path / "w" / _records(tmp_path / "w")["prepare"]["outputs"]["prepared cache"]
+    params = json.loads((cache / "manifest.json").read_text())["params"]
+    assert (params["root"], params["n_points"], params["voxels"]) == (str(root), 64, [8])
+    prepare["workers"] = 2
+    path.write_text(yaml.safe_dump(raw))
+    rc, out, _ = pipeline([str(path)], capsys)
+    assert rc == 0 and statuses(out) == {"prepare": "skipped"}
+    prepare["points"] = 32
+    path.write_text(yaml.safe_dump(raw))
+    rc, out, _ = pipeline([str(path), "--dry-run"], capsys)
+    assert rc == 0 and "prepare   would run (inputs changed)" in out
