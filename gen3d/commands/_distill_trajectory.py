@@ -134,13 +134,14 @@ def run_trajectory(
     val_seeds = list(range(args.seed + args.pairs, args.seed + args.pairs + args.val_pairs))
     classes = num_classes_of(config)
     key = {
-        "classes": classes,
         "teacher": _sha256(args.ckpt),
         "grid": grid,
         **teach,
         "train": train_seeds[:1] + [len(train_seeds)],
         "val": val_seeds[:1] + [len(val_seeds)],
     }
+    if classes:  # the labels the trajectories were made with (unconditional keys stay as they were)
+        key["classes"] = classes
 
     def make() -> dict:
         arrays = {}
@@ -177,7 +178,10 @@ def run_trajectory(
             torch.from_numpy(arrays[f"states_{split}"]),
             torch.from_numpy(arrays[f"final_{split}"]),
         )
-        labels = torch.from_numpy(arrays[f"labels_{split}"])
+        stored = arrays.get(
+            f"labels_{split}"
+        )  # absent in caches of unconditional teachers made before labels
+        labels = None if stored is None else torch.from_numpy(stored)
         return states, euler_targets(states, final, grid), labels
 
     cfg = _student_config(config, args, grid)
