@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _announce(outcome) -> None:
-    print(f"\n=== gen3d pipeline: {outcome.name}: {outcome.status} ({outcome.reason})", flush=True)
+    print(f"\n=== gen3d pipeline: {outcome.name} ({outcome.reason})", flush=True)
 
 
 def _print_summary(spec, outcomes, dry_run: bool) -> None:

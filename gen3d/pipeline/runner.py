@@ -141,7 +141,7 @@ def run_pipeline(
         elif pending and not dry_run:
             raise UserInputError(
                 f"step '{name}' reads the artefacts of '{pending[0]}', which is not up to date in {wd}: "
-                f"run `gen3d pipeline {spec.source} --step {pending[0]}` (or without --step/--from) first"
+                f"run the same command with --step {pending[0]} (or without --step/--from) first"
             )
         elif dry_run:
             reason = f"after {pending[0]}" if pending else ("forced" if why is None else why)
@@ -174,7 +174,7 @@ def _execute(spec: PipelineSpec, step: Step, key, needs, current) -> tuple[StepR
     except Gen3dError as e:
         raise Gen3dError(
             f"step '{step.name}' failed: {e}; the earlier steps' artefacts and state are kept: fix the cause "
-            f"and re-run it alone with `gen3d pipeline {spec.source} --step {step.name}`"
+            f"and re-run it alone: the same command with --step {step.name}"
         ) from e
     outputs = {label: _relative(wd, loc) for label, loc in produced.items()}
     digests = {}
