@@ -205,6 +205,8 @@ def _check_inputs(path: Path, sections: dict) -> None:
         for key in ("points", "workers"):
             if prep[key] < 1:
                 raise UserInputError(f"{path}: prepare.{key} must be >= 1, got {prep[key]}")
+        if prep["synth"] is not None:
+            _check_synth(path, prep["synth"])
     if "fit" in sections:
         from gen3d.config import config_path
 
@@ -213,6 +215,19 @@ def _check_inputs(path: Path, sections: dict) -> None:
         from gen3d.storage.registry import check_name
 
         check_name(sections["publish"]["name"])
+
+
+def _check_synth(path: Path, synth: dict) -> None:
+    from gen3d.datasets.synth import CATEGORIES  # type: ignore[import-not-found]
+
+    if synth["per_category"] < 1:
+        raise UserInputError(f"{path}: prepare.synth.per_category must be >= 1, got {synth['per_category']}")
+    unknown = [c for c in synth["categories"] or () if c not in CATEGORIES]
+    if unknown:
+        raise UserInputError(
+            f"{path}: prepare.synth.categories: {unknown} are not synthetic categories "
+            f"({', '.join(CATEGORIES)})"
+        )
 
 
 def _work_dir(path: Path, work_dir) -> Path:

@@ -36,6 +36,11 @@ BAD = [
     ("prepare: {root: /no/such/folder, layout: shapenet}\n", "prepare.root: no folder /no/such/folder"),
     ("prepare: {synth: {per_category: 2}, root: /tmp, layout: shapenet}\n", "either synth"),
     ("{steps: [prepare, fit, sample, publish], sample: {per_class: 0}}", "sample.per_class must be >= 1"),
+    (
+        "prepare: {synth: {categories: [chair, sofa]}}\n",
+        "['sofa'] are not synthetic categories (airplane, car",
+    ),
+    ("prepare: {synth: {per_category: 0}}\n", "prepare.synth.per_category must be >= 1"),
     ("sample: {per_class: 2}\n", "section 'sample' given but 'sample' is not in steps"),
     ("work_dir: s3://bucket/work\n", "work_dir must be a local folder"),
     ("fit: [\n", "not valid YAML"),
