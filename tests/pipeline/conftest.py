@@ -51,12 +51,26 @@ def statuses(text: str) -> dict[str, str]:
     return {m.group(1): m.group(2) for m in map(_ROW.match, last.splitlines()) if m}
 
 
+@contextlib.contextmanager
+def torch_threads_kept():
+    """Restore torch's CPU thread count afterwards: an in-process ``gen3d fit`` sets it to every core, and
+    later tests of this worker compare in-process results with subprocesses that run on one thread."""
+    import torch
+
+    n = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
 def pipeline(args: list[str], capsys) -> tuple[int, str, str]:
     """``gen3d pipeline <args>`` in-process: (exit status, stdout, stderr)."""
     from gen3d.cli import main
 
     capsys.readouterr()
-    rc = main(["pipeline", *args])
+    with torch_threads_kept():
+        rc = main(["pipeline", *args])
     out = capsys.readouterr()
     return rc, out.out, out.err
 
@@ -76,7 +90,7 @@ def toy_run(s3, tmp_path_factory) -> ToyRun:  # noqa: F811
     work = tmp_path_factory.mktemp("pipeline") / "work"
     registry = new_bucket(s3) + "/registry"
     buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
+    with contextlib.redirect_stdout(buf), torch_threads_kept():
         rc = main(["pipeline", "demo", "--work-dir", str(work), "--registry", registry])
     assert rc == 0, buf.getvalue()[-3000:]
     return ToyRun(work, registry, buf.getvalue())
