@@ -108,3 +108,9 @@ def test_digests_are_the_sha256_of_the_content(tmp_path):
     assert path_digest(tmp_path / "d") == hashlib.sha256(entries.encode()).hexdigest()
     assert path_digest(tmp_path / "nothing") is None
     assert json_digest({"b": 1, "a": [1, 2]}) == hashlib.sha256(b'{"a":[1,2],"b":1}').hexdigest()
+
+
+def test_step_refuses_when_upstream_never_ran(tmp_path, capsys):
+    rc, _, err = pipeline(["demo", "--work-dir", str(tmp_path / "w"), "--step", "sample"], capsys)
+    assert rc == 2 and "step 'sample' reads the artefacts of 'prepare', which is not up to date" in err
+    assert not (tmp_path / "w" / "pipeline_state.json").exists()

@@ -1,18 +1,63 @@
-"""Resuming: a changed input re-runs its step and the steps that read it, nothing else; ``--from`` and
-``--step`` refuse to run on stale upstream artefacts; a failing step keeps the earlier artefacts and the
-state, and ``--step`` re-runs it alone; ``--force``; a changed artefact re-runs its step and its readers."""
+"""The scenarios of ``test_pipeline_end_to_end.py``, each a function of the session's toy run (see there why
+they run inside one test): publish and sample by URL, a second run that skips everything, a changed input, a
+failing step and ``--step``, ``--force``, a changed artefact, ``prepare`` from a collection folder."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
-import pytest
+import numpy as np
 
-from gen3d.pipeline.spec import pipeline_path
-from tests.pipeline.conftest import copy_work, new_bucket, pipeline, statuses
+from gen3d.pipeline.spec import STEPS, pipeline_path
+from tests.pipeline.conftest import copy_work, new_bucket, pipeline, run_cli, s3_env, statuses
 
-pytestmark = pytest.mark.xdist_group("pipeline")
+
+def _artefacts(text: str) -> dict[str, str]:
+    """label -> location from the summary's artefact lines (indented by six spaces)."""
+    lines = [line for line in text.rsplit("summary", 1)[-1].splitlines() if line.startswith(" " * 6)]
+    return dict(line.strip().rsplit(None, 1) for line in lines)
+
+
+def published_model_is_sampled_by_a_second_process(toy_run, s3, tmp_path):
+    assert statuses(toy_run.text) == dict.fromkeys(STEPS, "ran")
+    found = _artefacts(toy_run.text)
+    local = {k: v for k, v in found.items() if "://" not in v}
+    assert len(local) == 10 and all(Path(v).exists() for v in local.values()), found
+    assert all(Path(v).is_relative_to(toy_run.work_dir) for v in local.values())
+    assert found["model"] == f"{toy_run.registry}/demo-edm@v1"
+    scores = json.loads(Path(found["scores (JSON)"]).read_text())
+    assert {"cd", "emd"} <= set(scores["metrics"]) and scores["options"]["bootstrap"] == 0
+    with np.load(found["samples (all)"]) as f:
+        meta = json.loads(str(f["meta"]))
+        assert meta["sampler"] == "dpmpp_2m" and meta["steps"] == 4 and f["points"].shape == (4, 256, 3)
+
+    out = tmp_path / "chairs.npz"
+    env = s3_env(s3)
+    got = run_cli(
+        ["sample", "--model", f"{toy_run.registry}/demo-edm", "--n", "2", "--steps", "2", "--out", str(out)],
+        env,
+    )
+    assert got.returncode == 0, got.stderr
+    assert "demo-edm@v1" in got.stdout
+    with np.load(out) as f:
+        assert f["points"].shape == (2, 256, 3) and np.isfinite(f["points"]).all()
+    listed = run_cli(["models", toy_run.registry, "--json"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert "demo-edm" in listed.stdout and '"v1"' in listed.stdout and '"v2"' not in listed.stdout
+
+
+def a_second_run_skips_every_step_and_publishes_nothing(toy_run, capsys):
+    state = (toy_run.work_dir / "pipeline_state.json").read_bytes()
+    args = ["demo", "--work-dir", str(toy_run.work_dir), "--registry", toy_run.registry]
+    rc, out, _ = pipeline([*args, "--dry-run"], capsys)
+    assert rc == 0 and statuses(out) == dict.fromkeys(STEPS, "skipped")
+    rc, out, _ = pipeline(args, capsys)
+    assert rc == 0 and statuses(out) == dict.fromkeys(STEPS, "skipped")
+    assert "$ gen3d" not in out  # no command ran
+    assert f"{toy_run.registry}/demo-edm@v1" in out
+    assert (toy_run.work_dir / "pipeline_state.json").read_bytes() == state
 
 
 def _variant(tmp_path: Path, **changes) -> Path:
@@ -31,7 +76,7 @@ def _records(work: Path) -> dict:
     return json.loads((work / "pipeline_state.json").read_text())["steps"]
 
 
-def test_a_changed_input_reruns_that_step_and_its_readers_only(toy_run, s3, tmp_path, capsys):
+def a_changed_input_reruns_that_step_and_its_readers_only(toy_run, s3, tmp_path, capsys):
     work, registry = copy_work(toy_run, tmp_path), new_bucket(s3) + "/registry"
     before = _records(work)
     changed = str(_variant(tmp_path, evaluate={"bootstrap": 10, "metrics": "cd"}))
@@ -67,12 +112,12 @@ def test_a_changed_input_reruns_that_step_and_its_readers_only(toy_run, s3, tmp_
     assert after["publish"]["outputs"]["model"] == f"{registry}/demo-edm@v1"
 
 
-def test_a_failing_step_keeps_earlier_state_and_step_reruns_it_alone(toy_run, s3, tmp_path, capsys):
+def a_failing_step_keeps_earlier_state_and_step_reruns_it_alone(toy_run, s3, tmp_path, capsys):
     from gen3d.storage.filesystem import open_fs
 
     work = copy_work(toy_run, tmp_path)
     state = (work / "pipeline_state.json").read_bytes()
-    missing = f"s3://gen3d-pipeline-missing-{tmp_path.name.lower()[-20:].strip('_-')}x"
+    missing = f"s3://gen3d-pipeline-missing-{uuid.uuid4().hex[:12]}"
     args = ["demo", "--work-dir", str(work), "--registry", f"{missing}/registry"]
     rc, out, err = pipeline(args, capsys)
     assert rc == 2
@@ -101,7 +146,7 @@ def test_a_failing_step_keeps_earlier_state_and_step_reruns_it_alone(toy_run, s3
     assert _records(work)["publish"]["outputs"]["model"] == f"{missing}/registry/demo-edm@v2"
 
 
-def test_a_changed_artefact_reruns_its_step_and_its_readers(toy_run, s3, tmp_path, capsys):
+def a_changed_artefact_reruns_its_step_and_its_readers(toy_run, s3, tmp_path, capsys):
     work = copy_work(toy_run, tmp_path)
     before = _records(work)
     scores = work / before["evaluate"]["outputs"]["scores (JSON)"]
@@ -121,13 +166,7 @@ def test_a_changed_artefact_reruns_its_step_and_its_readers(toy_run, s3, tmp_pat
     assert [got[m][k] for m, k in headline] == [ref[m][k] for m, k in headline]  # the same scores, recomputed
 
 
-def test_step_refuses_when_upstream_never_ran(tmp_path, capsys):
-    rc, _, err = pipeline(["demo", "--work-dir", str(tmp_path / "w"), "--step", "sample"], capsys)
-    assert rc == 2 and "step 'sample' reads the artefacts of 'prepare', which is not up to date" in err
-    assert not (tmp_path / "w" / "pipeline_state.json").exists()
-
-
-def test_prepare_reads_a_collection_folder(toy_run, tmp_path, capsys):
+def prepare_reads_a_collection_folder(toy_run, tmp_path, capsys):
     """layout + root instead of synth; voxels; the worker count is not part of the key, points are."""
     import yaml
 
