@@ -64,7 +64,10 @@ def test_config_takes_options_of_the_named_sampler():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["sampler.name=heunn"], r"sampler\.name 'heunn' is unknown; allowed: adaptive, dpmpp_2m, dpmpp_3m, edm_stoc"),
+        (
+            ["sampler.name=heunn"],
+            r"sampler\.name 'heunn' is unknown; allowed: adaptive, dpmpp_2m, dpmpp_3m, edm_stoc",
+        ),
         (
             ["sampler.name=edm_stochastic", "sampler.S_chrun=1"],
             r"sampler\.S_chrun for sampler 'edm_stochastic'.*options of 'edm_stochastic': S_churn, S_min, "
