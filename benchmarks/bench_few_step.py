@@ -180,7 +180,7 @@ def main() -> None:
         rows.append(r)
         print(f"# done {name} (NFE {nfe}, scored in {time.perf_counter() - t0:.0f} s)", flush=True)
 
-    for solver in args.solvers.split(","):
+    for solver in [v for v in args.solvers.split(",") if v]:
         seen = set()
         for nfe in (int(v) for v in args.nfe.split(",")):
             steps = _steps_for(solver, nfe)
