@@ -71,6 +71,26 @@ def _check_same_grid(ckpt_path: str, grid: list[float]) -> None:
         )
 
 
+def _seconds_so_far(path: Path, resumed: bool, reused: bool) -> dict[str, float]:
+    """Seconds already spent on this student by earlier runs (``distill.json``): the trajectories' when they
+    were reused, the training's when this run resumed; zeros otherwise. The cost of a resumed run is then the
+    cost of the whole distillation."""
+    import json
+
+    spent = {"trajectories": 0.0, "training": 0.0}
+    if not path.is_file():
+        return spent
+    try:
+        before = json.loads(path.read_text()).get("seconds") or {}
+    except (OSError, ValueError):
+        return spent
+    if reused:
+        spent["trajectories"] = float(before.get("trajectories", 0.0))
+    if resumed:
+        spent["training"] = float(before.get("training", 0.0))
+    return spent
+
+
 def _student_config(config: dict, args: argparse.Namespace, grid: list[float]) -> dict:
     import copy
 
@@ -227,11 +247,14 @@ def run_trajectory(
     trainer = build_trainer(cfg, resume_step=step, **extra)
     t1 = time.monotonic()
     code = _fit(trainer, module, dm, ckpt_path, run_dir / "checkpoints" / "last.ckpt", cfg, "gen3d distill")
+    seconds = _seconds_so_far(out / "distill.json", resumed=ckpt_path is not None, reused=reused)
+    seconds["trajectories"] += traj_seconds if not reused else 0.0
+    seconds["training"] += time.monotonic() - t1
     summary = {
         **record,
         "student_steps": args.steps,
         "trajectories_reused": reused,
-        "seconds": {"trajectories": round(traj_seconds, 1), "training": round(time.monotonic() - t1, 1)},
+        "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "training_steps": int(trainer.global_step),
         "budget_s": budget,
     }

@@ -109,6 +109,13 @@ COMMON = [
 ]
 
 
+def _sample(ckpt, out, *extra) -> int:
+    """``gen3d sample --ckpt ckpt --out out --no-progress --device cpu *extra``."""
+    return main(
+        ["sample", "--ckpt", str(ckpt), "--out", str(out), "--no-progress", "--device", "cpu", *extra]
+    )
+
+
 def _distill(teacher, out, *extra):
     return main(["distill", "--ckpt", str(teacher), "--out", str(out), *COMMON, *extra])
 
@@ -156,27 +163,7 @@ def test_distill_writes_a_student_that_gen3d_sample_uses(teacher_ckpt, tmp_path,
     files = []
     for batch in ("1", "3"):
         f = tmp_path / f"s{batch}.npz"
-        assert (
-            main(
-                [
-                    "sample",
-                    "--ckpt",
-                    str(ckpt_path),
-                    "--n",
-                    "3",
-                    "--seed",
-                    "5",
-                    "--batch-size",
-                    batch,
-                    "--out",
-                    str(f),
-                    "--no-progress",
-                    "--device",
-                    "cpu",
-                ]
-            )
-            == 0
-        )
+        assert _sample(ckpt_path, f, "--n", "3", "--seed", "5", "--batch-size", batch) == 0
         files.append(np.load(f, allow_pickle=False))
     meta = json.loads(str(files[0]["meta"]))
     assert meta["nfe"] == 2 and meta["sampler"] == "euler" and meta["sigmas"] == pytest.approx(grid)
@@ -198,9 +185,13 @@ def test_distill_resumes_and_reuses_the_trajectories(teacher_ckpt, tmp_path, cap
     out = tmp_path / "student"
     assert _distill(teacher_ckpt, out, "--steps", "1", "--max-steps", "3") == 0
     stamp = (out / "trajectories.npz").stat().st_mtime_ns
+    first = json.loads((out / "distill.json").read_text())
     assert _distill(teacher_ckpt, out, "--steps", "1", "--max-steps", "5", "--resume", "auto") == 0
     record = json.loads((out / "distill.json").read_text())
     assert record["trajectories_reused"] is True and record["training_steps"] == 5
+    # the record's cost covers both runs: the first run's trajectories and training are carried over
+    assert record["seconds"]["trajectories"] >= first["seconds"]["trajectories"] > 0
+    assert record["seconds"]["training"] > first["seconds"]["training"] > 0
     assert (out / "trajectories.npz").stat().st_mtime_ns == stamp
     assert "resuming from" in capsys.readouterr().out
     # another student grid cannot continue this run
@@ -267,23 +258,7 @@ def test_distill_schedule_writes_the_teacher_with_a_fitted_grid(teacher_ckpt, tm
     teacher = read_checkpoint(teacher_ckpt)
     assert all(torch.equal(v, teacher["state_dict"][k]) for k, v in ckpt["state_dict"].items())
     f = tmp_path / "s.npz"
-    assert (
-        main(
-            [
-                "sample",
-                "--ckpt",
-                str(out / "checkpoints" / "last.ckpt"),
-                "--n",
-                "2",
-                "--out",
-                str(f),
-                "--no-progress",
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
-    )
+    assert _sample(out / "checkpoints" / "last.ckpt", f, "--n", "2") == 0
     meta = json.loads(str(np.load(f)["meta"]))
     assert meta["nfe"] == 5 and meta["sigmas"] == pytest.approx(group["sigmas"])
 
@@ -340,24 +315,7 @@ def test_distill_a_class_conditional_teacher(tmp_path, capsys):
     for cls in ("chair", "table", None):
         f = tmp_path / f"{cls}.npz"
         extra = ["--class", cls] if cls else []
-        assert (
-            main(
-                [
-                    "sample",
-                    "--ckpt",
-                    str(student),
-                    "--n",
-                    "2",
-                    "--out",
-                    str(f),
-                    "--no-progress",
-                    "--device",
-                    "cpu",
-                    *extra,
-                ]
-            )
-            == 0
-        )
+        assert _sample(student, f, "--n", "2", *extra) == 0
         data = np.load(f)
         assert json.loads(str(data["meta"]))["nfe"] == 1
         shapes[cls] = data["points"]
