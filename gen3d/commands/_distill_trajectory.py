@@ -198,9 +198,8 @@ def run_trajectory(
             torch.from_numpy(arrays[f"states_{split}"]),
             torch.from_numpy(arrays[f"final_{split}"]),
         )
-        stored = arrays.get(
-            f"labels_{split}"
-        )  # absent in caches of unconditional teachers made before labels
+        # labels are absent from the caches of unconditional teachers written before labels were stored
+        stored = arrays.get(f"labels_{split}")
         labels = None if stored is None else torch.from_numpy(stored)
         return states, euler_targets(states, final, grid), labels
 
