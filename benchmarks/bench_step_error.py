@@ -38,6 +38,7 @@ def main() -> None:
     from gen3d.models import load_denoiser
     from gen3d.random import generators_for_seeds
     from gen3d.samplers import get_schedule, sample
+    from gen3d.samplers.tuned_schedule import teacher_states
 
     torch.set_num_threads(os.cpu_count() or 1)
     den, cfg, process = load_denoiser(args.ckpt)
@@ -50,12 +51,8 @@ def main() -> None:
     shape = (int(cfg["data"]["n_points"]), 3)
     gens = generators_for_seeds(list(range(args.seed, args.seed + args.shapes)))
     x = torch.cat([process.prior((1, *shape), generator=g) for g in gens])
-    ref = [x]
+    ref, _ = teacher_states(den, x, grid, substeps=args.substeps)  # the fine solve through every level
     with torch.no_grad():
-        for a, b in zip(grid[:-1], grid[1:]):
-            seg = get_schedule("loguniform", args.substeps, b, a)[:-1] if b > 0 else torch.tensor([a, 0.0])
-            x = sample("heun", den, x, seg).x
-            ref.append(x)
         print(
             f"# {args.ckpt}: grid {', '.join(f'{s:.4g}' for s in grid)}; {args.shapes} prior draws; "
             f"reference: Heun with {args.substeps} sub-steps per coarse step"

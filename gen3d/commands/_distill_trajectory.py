@@ -10,16 +10,12 @@ TRAJ_FILE = "trajectories.npz"
 
 
 def _sha256(path: str) -> str:
-    import hashlib
+    """The teacher file's sha256 (its path or URL as given when it is not a local file)."""
     import os
 
-    if not os.path.isfile(path):
-        return str(path)
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    from gen3d.storage.checksums import sha256_file
+
+    return sha256_file(path)[1] if os.path.isfile(path) else str(path)
 
 
 def _teacher_settings(args: argparse.Namespace, config: dict) -> dict:
