@@ -11,7 +11,7 @@ from pathlib import Path
 from gen3d.datasets.records import ShapeDataset, ShapeRecord
 from gen3d.errors import UserInputError
 
-__all__ = ["LAYOUTS", "ShapeDataset", "ShapeRecord", "open_dataset"]
+__all__ = ["LAYOUTS", "ShapeDataset", "ShapeRecord", "default_up_axis", "open_dataset"]
 
 #: layout name -> one-line description of what the root must look like
 LAYOUTS = {
@@ -22,6 +22,17 @@ LAYOUTS = {
     "points": "point files: <root>[/<category>]/*.{ply,pcd,xyz,npy,npz}",
     "voxels": "voxel files: <root>[/<category>]/*.{binvox,npy,npz}",
 }
+
+#: the up axis of a layout's data where it has a convention (``gen3d prepare --up`` overrides it): ModelNet
+#: is z-up, ShapeNet and PC15k are y-up; the others default to y
+_UP_AXIS = {"modelnet": "z", "shapenet": "y", "pc15k": "y"}
+
+
+def default_up_axis(layout: str) -> str:
+    """The up axis ("x" | "y" | "z") of ``layout``'s data when ``--up`` is not given."""
+    from gen3d.geometry.up_axis import DEFAULT_UP_AXIS
+
+    return _UP_AXIS.get(layout, DEFAULT_UP_AXIS)
 
 
 def open_dataset(

@@ -16,7 +16,7 @@ import numpy as np
 
 from gen3d.errors import UserInputError
 
-__all__ = ["PartialViews", "ShapeCache"]
+__all__ = ["PartialViews", "ShapeCache", "cache_up_axis"]
 
 _SPLIT_ORDER = {"train": 0, "val": 1, "test": 2}
 
@@ -97,6 +97,19 @@ class ShapeCache:
         that per-shape normalisation); the points' own frame only when it equals ``normalization["kind"]``.
         ``None`` for caches written before the manifest recorded it."""
         return self.manifest.get("voxel_frame")
+
+    @property
+    def up_axis(self) -> str:
+        """The source data's up axis, "x" | "y" | "z" (``gen3d prepare --up``; metadata for pictures, the
+        arrays are not rotated). Caches written before the manifest recorded it read as "y"."""
+        from gen3d.geometry.up_axis import DEFAULT_UP_AXIS, UP_AXES
+
+        axis = self.manifest.get("up_axis", DEFAULT_UP_AXIS)
+        if axis not in UP_AXES:
+            raise UserInputError(
+                f"{self.path / 'manifest.json'}: unknown up_axis {axis!r} (expected x, y or z)"
+            )
+        return axis
 
     @property
     def num_classes(self) -> int:
@@ -297,3 +310,14 @@ class ShapeCache:
         """``labels (S,) int64`` (indices into :attr:`class_names`) and the shape keys of ``rows``."""
         labels = np.array([self.class_names.index(e["name"]) for e in rows], dtype=np.int64)
         return labels, [e["key"] for e in rows]
+
+
+def cache_up_axis(cache_dir) -> str | None:
+    """The up axis recorded in the cache at ``cache_dir`` (:attr:`ShapeCache.up_axis`), or None when there
+    is no readable cache there (no path, a URL, a missing, incomplete or corrupt cache)."""
+    if not cache_dir:
+        return None
+    try:
+        return ShapeCache(cache_dir).up_axis
+    except (UserInputError, OSError, TypeError, ValueError):
+        return None

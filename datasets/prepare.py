@@ -49,6 +49,12 @@ shapes are all done and whose manifest lists the same shapes does nothing and sa
 into the same ``<out>`` are an error** (``params.json`` differs): use another ``--out`` or delete the old
 cache. The selection (categories, splits, max count) may change between runs: the manifest then lists the new
 selection.
+
+Up axis (``up``, ``gen3d prepare --up``): the axis that points up in the source data, recorded as
+``manifest["up_axis"]`` for pictures (:mod:`gen3d.geometry.up_axis`); the arrays are not rotated. Not given:
+the axis the cache already records, else the layout's convention (:func:`gen3d.datasets.default_up_axis`:
+modelnet z, others y). It is metadata only, so another axis on a re-run is no parameter clash: no shape is
+redone, the manifest is rewritten with the new axis.
 """
 
 from __future__ import annotations
@@ -70,7 +76,7 @@ import numpy as np
 
 from gen3d import __version__
 from gen3d.atomic import atomic_write_text, save_npz_atomic
-from gen3d.datasets import open_dataset
+from gen3d.datasets import default_up_axis, open_dataset
 from gen3d.datasets.records import ShapeRecord, stable_key_seed
 from gen3d.errors import Gen3dError, UserInputError
 
@@ -127,6 +133,7 @@ class PrepareResult:
     skipped: int
     up_to_date: bool
     skip_reasons: dict = field(default_factory=dict)
+    up_axis: str = "y"
 
 
 def _safe(name: str) -> str:
@@ -489,17 +496,19 @@ def prepare(
     partial_points: int | None = None,
     partial_noise: float = 0.0,
     partial_dropout: float = 0.0,
+    up: str | None = None,
 ) -> PrepareResult:
     """Preprocess a collection into the cache ``out`` (see the module docstring for layout and rules).
 
     ``partial_views`` K > 0 also stores K partial views per shape (at most ``partial_points`` points each,
     default ``n_points``; depth noise ``partial_noise`` in bounding radii and pixel ``partial_dropout`` for
-    mesh scans)."""
+    mesh scans). ``up``: the source data's up axis, "x" | "y" | "z" (None: see the module docstring)."""
     sel = _Selection(layout, root, categories, splits, max_count, seed, split_file, binvox)
     normalize, res = _check_processing(n_points, voxels, normalize)
     _check_partial(partial_views, partial_points, partial_noise, partial_dropout)
     ds = _open_selection(sel, normals, normalize)
     out = Path(out)
+    up_axis = _resolve_up_axis(up, layout, out)
     source = layout if binvox is None else f"{layout}:{binvox}.binvox"
     p = PrepareParams(
         source, str(Path(root).resolve()), int(n_points), bool(normals), res, normalize, int(seed),
@@ -511,7 +520,7 @@ def prepare(
 
     records = list(ds)
     status, todo = _triage(records, out, p)
-    done = _up_to_date(out, records, status) if not todo else None
+    done = _up_to_date(out, records, status, up_axis) if not todo else None
     if done is not None:
         return done
     for s in _run_tasks(todo, int(workers), progress):
@@ -525,9 +534,25 @@ def prepare(
             f"none of the {len(records)} selected shapes is usable "
             f"({', '.join(f'{k}: {v}' for k, v in reasons.most_common())}); see {out / 'report.json'}"
         )
-    _write_manifest(out, p, sel, ds.notes, ok, status, norm_global)
+    _write_manifest(out, p, sel, ds.notes, ok, status, norm_global, up_axis)
     reused = len(records) - len(todo)
-    return PrepareResult(out, len(records), len(todo), reused, len(skipped), False, dict(reasons))
+    return PrepareResult(out, len(records), len(todo), reused, len(skipped), False, dict(reasons), up_axis)
+
+
+def _resolve_up_axis(up: str | None, layout: str, out: Path) -> str:
+    """``up`` checked; when None, the axis the manifest in ``out`` records, else the layout's default."""
+    from gen3d.geometry.up_axis import UP_AXES, check_up_axis
+
+    if up is not None:
+        try:
+            return check_up_axis(up)
+        except ValueError as e:
+            raise UserInputError(f"--up: {e}") from None
+    try:
+        recorded = json.loads((out / "manifest.json").read_text()).get("up_axis")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    return recorded if recorded in UP_AXES else default_up_axis(layout)
 
 
 def _check_processing(n_points: int, voxels, normalize: str) -> tuple[str, tuple[int, ...]]:
@@ -601,23 +626,25 @@ def _triage(records: list[ShapeRecord], out: Path, p: PrepareParams) -> tuple[di
     return status, todo
 
 
-def _up_to_date(out: Path, records: list[ShapeRecord], status: dict) -> PrepareResult | None:
+def _up_to_date(out: Path, records: list[ShapeRecord], status: dict, up_axis: str) -> PrepareResult | None:
     """With every shape done: the result of a run with nothing to do when the manifest and the report list
-    exactly these shapes, else None (the manifest is rewritten for the new selection)."""
+    exactly these shapes and the manifest records ``up_axis``, else None (the manifest is rewritten for the
+    new selection or axis)."""
     manifest_path = out / "manifest.json"
     if not manifest_path.is_file():
         return None
     try:
-        listed = {s["key"] for s in json.loads(manifest_path.read_text())["shapes"]}
+        manifest = json.loads(manifest_path.read_text())
+        listed = {s["key"] for s in manifest["shapes"]}
         listed |= {s["key"] for s in json.loads((out / "report.json").read_text())["skipped"]}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    if listed != {r.key for r in records}:
+    if listed != {r.key for r in records} or manifest.get("up_axis") != up_axis:
         return None
     n_skip = sum(s["status"] == "skipped" for s in status.values())
     log.info("cache %s is up to date (%d shapes); nothing to do", out, len(records))
     reasons = dict(Counter(s["reason"] for s in status.values() if s["reason"]))
-    return PrepareResult(out, len(records), 0, len(records) - n_skip, n_skip, True, reasons)
+    return PrepareResult(out, len(records), 0, len(records) - n_skip, n_skip, True, reasons, up_axis)
 
 
 def _write_report(out: Path, records: list[ShapeRecord], status: dict) -> tuple[list[ShapeRecord], Counter]:
@@ -679,8 +706,10 @@ def _write_manifest(
     ok: list[ShapeRecord],
     status: dict,
     norm_global,
+    up_axis: str,
 ) -> None:
-    """Write ``manifest.json`` last: its presence marks a complete cache (:class:`ShapeCache` reads it)."""
+    """Write ``manifest.json`` last: its presence marks a complete cache (:class:`ShapeCache` reads it).
+    ``up_axis``: the source data's up axis (metadata for pictures; the arrays are not rotated)."""
     manifest = {
         "format": CACHE_FORMAT,
         "gen3d_version": __version__,
@@ -689,6 +718,7 @@ def _write_manifest(
         "dataset_notes": notes,
         "normalization": {"kind": p.normalize, "global": norm_global.to_dict() if norm_global else None},
         "voxel_frame": p.normalize if p.normalize in _VOXEL_FRAME_KINDS else "bbox",
+        "up_axis": up_axis,
         "shapes": [
             {
                 "key": r.key,

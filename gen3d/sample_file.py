@@ -18,8 +18,9 @@ meta           0-d str (JSON)          resolved config, sampler, steps, NFE, nor
 ``gen3d sample`` writes into ``meta``: ``config`` (the checkpoint's, with the sampler group it sampled with),
 ``sampler``, ``steps``, ``schedule``, ``rho``, ``sampler_options`` (every option the sampler ran with,
 defaults included, e.g. ``S_churn`` or ``rtol``), ``nfe`` (denoiser calls per shape; the mean over shapes when
-batches differ, as with the adaptive solver, then also ``nfe_per_batch`` and ``batch_sizes``) and
-``nfe_total``.
+batches differ, as with the adaptive solver, then also ``nfe_per_batch`` and ``batch_sizes``),
+``nfe_total`` and ``up_axis`` ("x" | "y" | "z": the training cache's, when that cache was readable), by which
+``gen3d render`` and ``gen3d view`` draw the shapes upright (absent: y).
 
 Files are written atomically and read without pickle (``allow_pickle=False``). A path may also be an fsspec
 URL string (``s3://bucket/run/samples.npz``, ``memory://...``; :mod:`gen3d.storage`): written through a local

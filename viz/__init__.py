@@ -2,14 +2,16 @@
 
 Open3D is imported lazily: importing this package loads only numpy. Public API::
 
-    render_gallery(shapes, path, titles=None, ncols=None, size=(256, 256), color_by="height") -> Path
-    render_gallery_array(shapes, ncols=None, size=(256, 256), color_by="height") -> (H, W, 3) uint8
-    render_turntable(shapes, path, n_frames=36, fps=12) -> Path          # .gif / .mp4 / .png strip
-    trajectory_frames(trajectory (T,S,...), sigmas=None) -> list of frames; save_animation(frames, path, fps)
-    load_shapes(path) -> ShapeSet; Viewer(shape_set, ...).run()
+    render_gallery(shapes, path, titles=None, ncols=None, size=(256, 256), color_by="height", up="y") -> Path
+    render_gallery_array(shapes, ncols=None, size=(256, 256), color_by="height", up="y") -> (H, W, 3) uint8
+    render_turntable(shapes, path, n_frames=36, fps=12, up="y") -> Path  # .gif / .mp4 / .png strip
+    trajectory_frames(trajectory (T,S,...), sigmas=None, up="y") -> frames; save_animation(frames, path, fps)
+    load_shapes(path) -> ShapeSet; Viewer(shape_set, ..., up="y").run()
     offscreen_problem() / window_problem() -> None or a one-line reason (probed in a subprocess)
 
-Shapes are point clouds (N,3), voxel grids (R,R,R)/(1,R,R,R), trimesh meshes or (V,F) tuples.
+Shapes are point clouds (N,3), voxel grids (R,R,R)/(1,R,R,R), trimesh meshes or (V,F) tuples. ``up``: the
+data's up axis ("x" | "y" | "z"; grids index [i,j,k] = (x,y,z)), drawn vertical (see
+:mod:`gen3d.geometry.up_axis`).
 """
 
 from __future__ import annotations

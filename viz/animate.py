@@ -67,8 +67,10 @@ def trajectory_frames(
     ncols: int | None = None,
     color_by: str = "height",
     max_frames: int | None = 60,
+    up: str = "y",
 ) -> list[np.ndarray]:
-    """Render a reverse-process trajectory (T,S,N,3) or (T,S,1,R,R,R) as frames, noise -> shape.
+    """Render a reverse-process trajectory (T,S,N,3) or (T,S,1,R,R,R) as frames, noise -> shape, with the
+    shapes' ``up`` axis ("x" | "y" | "z") vertical.
 
     Frames are ordered by decreasing noise level (``sigmas`` (T,) if given, else as stored). Each frame is
     rescaled to fit its tile, so the pure-noise frames are visible at all; ``max_frames`` keeps an evenly
@@ -92,7 +94,7 @@ def trajectory_frames(
     frames = []
     for t in order:
         shapes = [traj[t, i] for i in idx]
-        img = render_gallery_array(shapes, ncols, size, color_by)
+        img = render_gallery_array(shapes, ncols, size, color_by, up=up)
         if sigmas is not None:
             layout = GalleryLayout.make(len(shapes), ncols, size)
             img = _draw_titles(img, layout, [f"sigma={sigmas[t]:.3g}"] + [""] * (len(shapes) - 1))

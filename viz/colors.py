@@ -7,7 +7,7 @@ import numpy as np
 __all__ = ["COLOR_MODES", "UP_AXIS", "height_colors", "sample_color"]
 
 COLOR_MODES = ("height", "sample", "uniform")
-UP_AXIS = 1  # y is up (ShapeNet / PointFlow convention)
+UP_AXIS = 1  # y is up in the view frame (shapes are turned upright into it: gen3d.geometry.up_axis)
 
 # anchor colours of a viridis-like ramp (dark blue -> teal -> green -> yellow), linearly interpolated
 _RAMP = np.array(

@@ -4,6 +4,8 @@ Inputs accepted everywhere in gen3d.viz:
 point cloud ``np.ndarray (N,3)``; voxel grid ``np.ndarray (R,R,R)`` or ``(1,R,R,R)`` (occupancy, inside
 > 0.5); ``trimesh.Trimesh``; or a ``(vertices (V,3), faces (F,3))`` tuple.
 Representations: ``"points"``, ``"mesh"`` (reconstruction / marching cubes), ``"voxels"`` (cubes).
+Pictures are drawn in a y-up view frame: :func:`upright` maps a drawable of data whose up axis is x, y or z
+into it (grids: index [i,j,k] is (x,y,z), so a z-up grid's last array axis ends up vertical).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["REPRESENTATIONS", "Drawable", "kind_of", "to_drawable", "voxel_block_mesh"]
+__all__ = ["REPRESENTATIONS", "Drawable", "kind_of", "to_drawable", "upright", "voxel_block_mesh"]
 
 REPRESENTATIONS = ("points", "mesh", "voxels")
 
@@ -81,6 +83,17 @@ def voxel_block_mesh(grid: np.ndarray, origin=(-1.0, -1.0, -1.0), spacing: float
         return Drawable(np.zeros((0, 3)), np.zeros((0, 3), np.int64))
     v = np.asarray(origin, dtype=np.float64) + np.concatenate(verts).reshape(-1, 3) * h
     return Drawable(v, np.concatenate(faces).astype(np.int64))
+
+
+def upright(d: Drawable, up: str = "y") -> Drawable:
+    """``d`` in the y-up view frame, for data whose up axis is ``up`` ("x" | "y" | "z"): rotated by
+    :func:`gen3d.geometry.up_axis.view_rotation` (a proper rotation: faces keep their outward winding).
+    ValueError for another axis."""
+    from gen3d.geometry.up_axis import check_up_axis, to_view_frame
+
+    if check_up_axis(up) == "y":
+        return d
+    return Drawable(to_view_frame(d.vertices, up), d.faces)
 
 
 def _mesh_arrays(shape) -> tuple[np.ndarray, np.ndarray]:

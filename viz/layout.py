@@ -17,7 +17,8 @@ TILE = 2.4  # world units per tile; a fitted shape spans at most 2 (radius 1) ->
 
 
 def camera_basis(azimuth_deg: float, elevation_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(forward, right, up) unit vectors of a camera orbiting the y axis: azimuth 0 looks along -z from +z."""
+    """(forward, right, up) unit vectors of a camera orbiting the y axis of the view frame (the data's up
+    axis, once :func:`gen3d.viz.geometry.upright` turned the shapes): azimuth 0 looks along -z from +z."""
     az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
     eye = np.array([math.cos(el) * math.sin(az), math.sin(el), math.cos(el) * math.cos(az)])
     forward = -eye

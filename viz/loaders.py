@@ -11,7 +11,7 @@ import numpy as np
 
 from gen3d.errors import UserInputError
 
-__all__ = ["ShapeSet", "load_shapes"]
+__all__ = ["ShapeSet", "load_shapes", "resolve_up_axis"]
 
 _MESH_SUFFIXES = (".obj", ".off", ".stl", ".glb", ".gltf", ".ply")
 
@@ -28,6 +28,19 @@ class ShapeSet:
     traj_sigmas: np.ndarray | None = None
     voxels: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+
+
+def resolve_up_axis(given: str | None, shape_set: ShapeSet) -> str:
+    """The up axis to draw ``shape_set`` with: ``given`` (``--up``), else the one its sample file records
+    (``meta["up_axis"]``, written by ``gen3d sample``), else "y". UserInputError for an unknown axis."""
+    from gen3d.geometry.up_axis import DEFAULT_UP_AXIS, check_up_axis
+
+    axis = given if given is not None else shape_set.meta.get("up_axis", DEFAULT_UP_AXIS)
+    try:
+        return check_up_axis(axis)
+    except ValueError as e:
+        where = "--up" if given is not None else "the sample file's meta['up_axis']"
+        raise UserInputError(f"{where}: {e}") from None
 
 
 def _from_sample_file(path: Path) -> ShapeSet:

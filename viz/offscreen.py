@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gen3d.viz.colors import COLOR_MODES
-from gen3d.viz.geometry import Drawable, to_drawable
+from gen3d.viz.geometry import Drawable, to_drawable, upright
 from gen3d.viz.layout import GalleryLayout, camera_basis, fit_to_unit_ball
 from gen3d.viz.o3d_geometry import o3d_geometry, shape_colours
 
@@ -65,25 +65,30 @@ def render_gallery_array(
     azimuth: float = 30.0,
     elevation: float = 20.0,
     point_size: float | None = None,
+    up: str = "y",
 ) -> np.ndarray:
     """Render shapes side by side; return the image (H, W, 3) uint8 with H = nrows*size[1], W = ncols*size[0].
 
     ``shapes``: point clouds (N,3), grids (R,R,R)/(1,R,R,R), trimesh meshes, (V,F) tuples, or prepared
     :class:`Drawable` objects; ``size``: (width, height) of one tile in pixels; ``color_by``: "height" |
-    "sample" | "uniform". Each shape is centred and scaled into its own tile. Raises RenderBackendError if
-    no offscreen backend works here.
+    "sample" | "uniform"; ``up``: the shapes' up axis ("x" | "y" | "z"), drawn vertical (the camera
+    orbits it; height colours follow it). Each shape is centred and scaled into its own tile. Raises
+    RenderBackendError if no offscreen backend works here.
     """
     from open3d.visualization import rendering
 
+    from gen3d.geometry.up_axis import check_up_axis
+
     if color_by not in COLOR_MODES:
         raise ValueError(f"color_by must be one of {', '.join(COLOR_MODES)}, got {color_by!r}")
+    check_up_axis(up)
     layout = GalleryLayout.make(len(shapes), ncols, size, azimuth, elevation)
     r = _renderer(layout.image_px)
-    forward, right, up = camera_basis(azimuth, elevation)
+    forward, right, cam_up = camera_basis(azimuth, elevation)
     psize = float(point_size or max(2.0, min(size) / 64))
     try:
         for i, s in enumerate(shapes):
-            d = s if isinstance(s, Drawable) else to_drawable(s, representation)
+            d = upright(s if isinstance(s, Drawable) else to_drawable(s, representation), up)
             if not len(d.vertices):
                 continue
             colours = shape_colours(d, i, color_by)
@@ -94,11 +99,11 @@ def render_gallery_array(
             mat.point_size = psize
             r.scene.add_geometry(f"shape{i}", o3d_geometry(placed, colours, -forward), mat)
         # key light from above-left of the camera
-        r.scene.scene.set_sun_light(list(forward - 0.6 * up + 0.4 * right), [1.0, 1.0, 1.0], 80000)
+        r.scene.scene.set_sun_light(list(forward - 0.6 * cam_up + 0.4 * right), [1.0, 1.0, 1.0], 80000)
         r.scene.scene.enable_sun_light(True)
         left, rgt, bottom, top = layout.ortho_bounds()
         r.scene.camera.set_projection(rendering.Camera.Projection.Ortho, left, rgt, bottom, top, 0.1, 100.0)
-        r.scene.camera.look_at([0.0, 0.0, 0.0], list(-forward * 10.0), list(up))
+        r.scene.camera.look_at([0.0, 0.0, 0.0], list(-forward * 10.0), list(cam_up))
         img = np.asarray(r.render_to_image()).copy()
     finally:
         r.scene.clear_geometry()
@@ -126,6 +131,7 @@ def render_gallery(
     representation: str | None = None,
     azimuth: float = 30.0,
     elevation: float = 20.0,
+    up: str = "y",
 ) -> Path:
     """Render a gallery of shapes (see :func:`render_gallery_array`) to a PNG at ``path`` (atomic); return it.
 
@@ -137,7 +143,7 @@ def render_gallery(
 
     if titles is not None and len(titles) != len(shapes):
         raise ValueError(f"got {len(titles)} titles for {len(shapes)} shapes")
-    img = render_gallery_array(shapes, ncols, size, color_by, representation, azimuth, elevation)
+    img = render_gallery_array(shapes, ncols, size, color_by, representation, azimuth, elevation, up=up)
     if titles:
         img = _draw_titles(img, GalleryLayout.make(len(shapes), ncols, size), titles)
     path = Path(path)
@@ -154,11 +160,13 @@ def turntable_frames(
     color_by: str = "height",
     representation: str | None = None,
     elevation: float = 20.0,
+    up: str = "y",
 ) -> list[np.ndarray]:
-    """Frames (H,W,3) uint8 of the gallery seen from ``n_frames`` azimuths evenly spread over 360 degrees."""
+    """Frames (H,W,3) uint8 of the gallery seen from ``n_frames`` azimuths evenly spread over 360 degrees
+    around the shapes' ``up`` axis."""
     drawables = [s if isinstance(s, Drawable) else to_drawable(s, representation) for s in shapes]
     return [
-        render_gallery_array(drawables, ncols, size, color_by, None, 360.0 * k / n_frames, elevation)
+        render_gallery_array(drawables, ncols, size, color_by, None, 360.0 * k / n_frames, elevation, up=up)
         for k in range(n_frames)
     ]
 

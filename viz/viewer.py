@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from gen3d.viz.colors import COLOR_MODES
-from gen3d.viz.geometry import REPRESENTATIONS, Drawable, kind_of, to_drawable
+from gen3d.viz.geometry import REPRESENTATIONS, Drawable, kind_of, to_drawable, upright
 from gen3d.viz.layout import GalleryLayout, fit_to_unit_ball
 from gen3d.viz.loaders import ShapeSet
 
@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 class Viewer:
-    """Shows ``shape_set`` ``per_page`` shapes at a time in an Open3D window of ``size`` (w, h) pixels.
+    """Shows ``shape_set`` ``per_page`` shapes at a time in an Open3D window of ``size`` (w, h) pixels, with
+    the shapes' ``up`` axis ("x" | "y" | "z") vertical.
 
     ``run(screenshot=..., exit_after=N)`` renders N frames, saves a screenshot and closes: the hook tests and
     scripts use to capture the window without keyboard input.
@@ -39,7 +40,10 @@ class Viewer:
         color_by: str = "height",
         size: tuple[int, int] = (1024, 768),
         out_dir: str | os.PathLike = ".",
+        up: str = "y",
     ):
+        from gen3d.geometry.up_axis import check_up_axis
+
         if not shape_set.shapes:
             raise ValueError("nothing to show: the shape set is empty")
         if representation is not None and representation not in REPRESENTATIONS:
@@ -53,6 +57,7 @@ class Viewer:
         self.color_by = color_by
         self.size = (int(size[0]), int(size[1]))
         self.out_dir = Path(out_dir)
+        self.up = check_up_axis(up)
         self.traj_frame: int | None = None  # index into the trajectory while playing
         self.playing = False
         self._vis = None
@@ -89,19 +94,25 @@ class Viewer:
                 out.append(to_drawable(src))
         return out
 
-    def _geometries(self):
-        from gen3d.viz.o3d_geometry import o3d_geometry, shape_colours
-
+    def placed(self) -> list[tuple[int, Drawable]]:
+        """The current page as ``(shape index, drawable)`` pairs in the window's y-up frame: each shape turned
+        upright (its ``up`` axis vertical), fitted into the unit ball and moved onto its tile."""
         ds = self.drawables()
         layout = GalleryLayout.make(len(ds), None, (1, 1), azimuth=0.0, elevation=0.0)
-        geoms = []
+        out = []
         for k, (i, d) in enumerate(zip(self.page_indices(), ds)):
+            d = upright(d, self.up)
             if not len(d.vertices):
                 continue
             centre, scale = fit_to_unit_ball(d.vertices)
-            placed = Drawable((d.vertices - centre) * scale + layout.tile_offset(k), d.faces)
-            geoms.append(o3d_geometry(placed, shape_colours(d, i, self.color_by), np.array([0.0, 0.0, 1.0])))
-        return geoms
+            out.append((i, Drawable((d.vertices - centre) * scale + layout.tile_offset(k), d.faces)))
+        return out
+
+    def _geometries(self):
+        from gen3d.viz.o3d_geometry import o3d_geometry, shape_colours
+
+        eye = np.array([0.0, 0.0, 1.0])
+        return [o3d_geometry(d, shape_colours(d, i, self.color_by), eye) for i, d in self.placed()]
 
     def _refresh(self) -> None:
         vis = self._vis
@@ -146,7 +157,11 @@ class Viewer:
         from gen3d.viz.animate import save_animation, trajectory_frames
 
         frames = trajectory_frames(
-            self.shapes.trajectory, self.shapes.traj_sigmas, self.page_indices(), color_by=self.color_by
+            self.shapes.trajectory,
+            self.shapes.traj_sigmas,
+            self.page_indices(),
+            color_by=self.color_by,
+            up=self.up,
         )
         path = save_animation(frames, self.out_dir / f"trajectory_page{self.page}.gif")
         print(f"saved {path}", flush=True)

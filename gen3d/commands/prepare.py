@@ -42,6 +42,13 @@ def add_arguments(parser) -> None:
         default="bbox",
         help="none | unit_sphere | unit_cube | bbox (default) | global (PointFlow)",
     )
+    parser.add_argument(
+        "--up",
+        choices=("x", "y", "z"),
+        default=None,
+        help="the up axis of the source data, recorded for pictures (the data are not rotated); default: "
+        "the axis the cache records, else modelnet z, others y",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for point sampling and the seeded split")
     parser.add_argument(
         "--split-file", default=None, help="ShapeNet split CSV (all.csv); default <root>/all.csv"
@@ -101,13 +108,18 @@ def run(args) -> int:
         partial_points=args.partial_points,
         partial_noise=args.partial_noise,
         partial_dropout=args.partial_dropout,
+        up=args.up,
     )
     if res.up_to_date:
-        print(f"cache {res.out} is up to date ({res.total} shapes, {res.skipped} skipped): nothing to do")
+        print(
+            f"cache {res.out} is up to date ({res.total} shapes, {res.skipped} skipped, up axis "
+            f"{res.up_axis}): nothing to do"
+        )
     else:
+        see = f" (see {res.out / 'report.json'})" if res.skipped else ""
         print(
             f"cache {res.out}: {res.total} shapes, {res.processed} processed now, {res.reused} already done, "
-            f"{res.skipped} skipped" + (f" (see {res.out / 'report.json'})" if res.skipped else "")
+            f"{res.skipped} skipped{see}; up axis {res.up_axis}"
         )
     if args.partial_views:
         print(_views_line(res.out))

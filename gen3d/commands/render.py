@@ -23,6 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="draw shapes as this (default: as stored)",
     )
     parser.add_argument("--color-by", default="height", choices=["height", "sample", "uniform"])
+    parser.add_argument(
+        "--up",
+        default=None,
+        choices=["x", "y", "z"],
+        help="the shapes' up axis, drawn vertical (default: the sample file's recorded axis, else y)",
+    )
     parser.add_argument("--max-shapes", type=int, default=16, help="render the first N shapes")
     parser.add_argument("--ncols", type=int, default=None)
     parser.add_argument("--size", type=int, default=256, help="tile size in pixels")
@@ -62,6 +68,8 @@ def _child_argv(args: argparse.Namespace) -> list[str]:
     ]
     if args.representation:
         argv += ["--representation", args.representation]
+    if args.up:
+        argv += ["--up", args.up]
     if args.ncols:
         argv += ["--ncols", str(args.ncols)]
     if args.no_titles:
@@ -85,9 +93,10 @@ def _run_with_deadline(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from gen3d.errors import UserInputError
     from gen3d.viz.backend import RenderBackendError, offscreen_problem
-    from gen3d.viz.loaders import load_shapes
+    from gen3d.viz.loaders import load_shapes, resolve_up_axis
 
     shape_set = load_shapes(args.input)  # fail fast on a bad input before starting a renderer
+    up = resolve_up_axis(args.up, shape_set)
     if args.mode == "trajectory" and shape_set.trajectory is None:
         raise UserInputError(
             f"{args.input} holds no trajectory (sample with --record-trajectory K to record one)"
@@ -102,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     if args.representation == "voxels" and shape_set.voxels is not None:
         shapes = [v[0] for v in shape_set.voxels[:n]]
     size = (args.size, args.size)
-    common = {"ncols": args.ncols, "size": size, "color_by": args.color_by}
+    common = {"ncols": args.ncols, "size": size, "color_by": args.color_by, "up": up}
     if args.mode == "gallery":
         from gen3d.viz.offscreen import render_gallery
 

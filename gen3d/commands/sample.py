@@ -185,13 +185,22 @@ def run(args: argparse.Namespace) -> int:
         device=device,
         progress=not args.no_progress,
     )
-    meta = {"guidance": args.guidance, **source, "ema": not args.raw_ema}
+    meta = {"guidance": args.guidance, **source, "ema": not args.raw_ema, **_up_axis_meta(data)}
     sf = _sample_file(result, config, seeds, labels, cache, recorder, meta)
     path = save_samples(args.out, sf)
     if args.ply_dir:
         _write_plys(args.ply_dir, seeds, sf.points)
     _report(args.n, path, config["sampler"], result)
     return 0
+
+
+def _up_axis_meta(data: dict) -> dict:
+    """``{"up_axis": axis}`` of the training cache (``data.cache_dir``) when it is readable here, else {}:
+    ``gen3d render`` / ``view`` draw the samples upright by it."""
+    from gen3d.datasets.cache import cache_up_axis
+
+    axis = cache_up_axis(data.get("cache_dir"))
+    return {} if axis is None else {"up_axis": axis}
 
 
 def _load(ckpt: str | None, model: str | None, raw_ema: bool, device: str):
@@ -350,7 +359,8 @@ def _generate(
 def _sample_file(result, config: dict, seeds, labels: _Labels, cache, recorder, run_meta: dict):
     """The :class:`~gen3d.sample_file.SampleFile` of ``result``: points (S, N, 3) (in the data's units when
     ``cache`` de-normalises them) or occupancy grids (S, 1, R, R, R), seeds, labels, the trajectory when
-    recorded, and ``meta`` (config, sampler settings, NFE, ``run_meta``: guidance, checkpoint, ema)."""
+    recorded, and ``meta`` (config, sampler settings, NFE, ``run_meta``: guidance, checkpoint, ema, the
+    training cache's ``up_axis`` when it was readable)."""
     import numpy as np
 
     from gen3d import __version__

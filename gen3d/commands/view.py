@@ -17,6 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-page", type=int, default=9, help="shapes shown at once")
     parser.add_argument("--representation", default=None, choices=["points", "mesh", "voxels"])
     parser.add_argument("--color-by", default="height", choices=["height", "sample", "uniform"])
+    parser.add_argument(
+        "--up",
+        default=None,
+        choices=["x", "y", "z"],
+        help="the shapes' up axis, shown vertical (default: the sample file's recorded axis, else y)",
+    )
     parser.add_argument("--width", type=int, default=1024)
     parser.add_argument("--height", type=int, default=768)
     parser.add_argument("--out-dir", default=".", help="where S (screenshot) and G (GIF) write their files")
@@ -26,10 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gen3d.viz.backend import RenderBackendError, window_problem
-    from gen3d.viz.loaders import load_shapes
+    from gen3d.viz.loaders import load_shapes, resolve_up_axis
     from gen3d.viz.viewer import Viewer
 
     shape_set = load_shapes(args.input)
+    up = resolve_up_axis(args.up, shape_set)
     problem = window_problem()
     if problem:
         raise RenderBackendError(f"{problem} (e.g. gen3d render {args.input} --out gallery.png)")
@@ -40,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         color_by=args.color_by,
         size=(args.width, args.height),
         out_dir=args.out_dir,
+        up=up,
     )
     shot = viewer.run(screenshot=args.screenshot, exit_after=args.exit_after)
     if shot is not None:

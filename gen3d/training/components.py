@@ -119,6 +119,13 @@ def _final_checkpoint_callback(path: Path, every: int):
     return SaveFinalStep()
 
 
+def _cache_up_axis(cache_dir) -> str:
+    """The training cache's up axis for the gallery; "y" when the cache is not readable here."""
+    from gen3d.datasets.cache import cache_up_axis
+
+    return cache_up_axis(cache_dir) or "y"
+
+
 def build_trainer(config: dict, callbacks: list | None = None, resume_step: int | None = None, **overrides):
     """A Lightning Trainer for ``config['trainer']``: CSV logs and atomic checkpoints under
     :func:`run_dir_of`. ``resume_step``: the step a resumed run starts from (its earlier log rows are kept).
@@ -174,6 +181,7 @@ def build_trainer(config: dict, callbacks: list | None = None, resume_step: int 
                 rho=s["rho"],
                 sampler_options={k: v for k, v in s.items() if k not in SAMPLER_KEYS},
                 render_timeout=t["gallery_timeout"],
+                up_axis=_cache_up_axis(config["data"].get("cache_dir")),
             )
         )
     strategy = t["strategy"]

@@ -4,7 +4,8 @@ The picture comes from Open3D (``gen3d render`` run in a child process with a de
 software-Vulkan frame cannot take the training run down) when Open3D is installed, else, or when that child
 fails or runs past its deadline, from a matplotlib scatter plot drawn in-process. A failure to sample or
 render never stops training: it is logged as a warning. Sampling uses the config's sampler group (name,
-schedule, rho and the sampler's options) with ``trainer.sample_steps`` steps.
+schedule, rho and the sampler's options) with ``trainer.sample_steps`` steps. Both pictures draw the training
+data's up axis (its cache's ``up_axis``) vertical.
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ log = logging.getLogger(__name__)
 
 
 def save_scatter_gallery(
-    shapes: np.ndarray, path: str | os.PathLike, titles: list[str] | None = None
+    shapes: np.ndarray, path: str | os.PathLike, titles: list[str] | None = None, up: str = "y"
 ) -> Path:
     """Matplotlib gallery: point clouds ``(S, N, 3)`` as 3D scatters, voxels ``(S, 1, R, R, R)`` (occupied:
-    ``x > 0``) as the scatter of occupied cell centres. Written atomically as PNG."""
+    ``x > 0``) as the scatter of occupied cell centres, with the data's ``up`` axis vertical. Written
+    atomically as PNG."""
     import matplotlib
+
+    from gen3d.geometry.up_axis import to_view_frame
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
@@ -48,6 +52,7 @@ def save_scatter_gallery(
                 pts = (np.argwhere(s[0] > 0) + 0.5) * (2.0 / R) - 1.0
             else:
                 pts = s
+            pts = to_view_frame(pts, up)  # y-up, drawn as matplotlib's vertical z below
             ax = fig.add_subplot(rows, cols, i + 1, projection="3d")
             if len(pts):
                 ax.scatter(pts[:, 0], pts[:, 2], pts[:, 1], s=1, c=pts[:, 1], cmap="viridis")
@@ -78,14 +83,17 @@ def _render_command(sample_file: Path, path: Path, n: int, titles: bool) -> list
     return gen3d_command(argv)
 
 
-def _render_in_child(shapes: np.ndarray, path: Path, titles: list[str] | None, timeout: float) -> str | None:
+def _render_in_child(
+    shapes: np.ndarray, path: Path, titles: list[str] | None, timeout: float, up: str = "y"
+) -> str | None:
     """Open3D gallery of ``shapes`` (S, N, 3) points or (S, 1, R, R, R) occupancy into ``path`` by a child
-    ``gen3d render`` killed after ``timeout`` s. Returns None on success, else why it failed (one line)."""
+    ``gen3d render`` killed after ``timeout`` s, ``up`` vertical (recorded in the sample file it reads).
+    Returns None on success, else why it failed (one line)."""
     from gen3d.deadline import DeadlineExceeded, run_with_deadline
     from gen3d.sample_file import SampleFile, save_samples
 
     key = "voxels" if shapes.ndim == 5 else "points"
-    sf = SampleFile(**{key: np.asarray(shapes, dtype=np.float32)})
+    sf = SampleFile(**{key: np.asarray(shapes, dtype=np.float32)}, meta={"up_axis": up})
     if titles:  # the renderer titles shapes "#i <class name>" from labels and meta["class_names"]
         sf.labels = np.arange(len(shapes), dtype=np.int64)
         sf.meta["class_names"] = list(titles)
@@ -108,18 +116,19 @@ def _render(
     titles: list[str] | None,
     renderer: str = "auto",
     timeout: float = 180.0,
+    up: str = "y",
 ) -> Path:
-    """Gallery PNG of ``shapes`` (S, N, 3) points or (S, 1, R, R, R) model-space grids at ``path``: Open3D
-    in a child process with a deadline when ``renderer`` is "auto" and Open3D is installed, else (or when
-    that fails: logged as a warning) the matplotlib scatter."""
+    """Gallery PNG of ``shapes`` (S, N, 3) points or (S, 1, R, R, R) model-space grids at ``path``, the data's
+    ``up`` axis vertical: Open3D in a child process with a deadline when ``renderer`` is "auto" and Open3D
+    is installed, else (or when that fails: logged as a warning) the matplotlib scatter."""
     if shapes.ndim == 5:  # model-space grids {-1, +1} -> occupancy (the voxel convention)
         shapes = (shapes > 0).astype(np.float32)
     if renderer == "auto" and _open3d_available():
-        problem = _render_in_child(shapes, path, titles, timeout)
+        problem = _render_in_child(shapes, path, titles, timeout, up)
         if problem is None:
             return path
         log.warning("Open3D gallery rendering failed: %s; using the matplotlib scatter", problem)
-    return save_scatter_gallery(shapes, path, titles)
+    return save_scatter_gallery(shapes, path, titles, up)
 
 
 class SampleGallery(L.Callback):
@@ -130,7 +139,8 @@ class SampleGallery(L.Callback):
     ``sampler``, ``steps``, ``schedule``, ``rho`` and ``sampler_options`` (e.g. ``{"S_churn": 40}``) go to
     :func:`gen3d.generate.generate`; the options are checked against the sampler's signature here, so a bad
     one fails when the callback is built, not at the first gallery. ``renderer``: "auto" (Open3D in a child
-    process killed after ``render_timeout`` seconds, when installed; else matplotlib) or "matplotlib"."""
+    process killed after ``render_timeout`` seconds, when installed; else matplotlib) or "matplotlib".
+    ``up_axis``: the training data's up axis ("x" | "y" | "z"), drawn vertical."""
 
     def __init__(
         self,
@@ -145,7 +155,9 @@ class SampleGallery(L.Callback):
         rho: float = 7.0,
         sampler_options: dict | None = None,
         render_timeout: float = 180.0,
+        up_axis: str = "y",
     ):
+        from gen3d.geometry.up_axis import check_up_axis
         from gen3d.samplers import check_options
 
         if renderer not in ("auto", "matplotlib"):
@@ -153,6 +165,7 @@ class SampleGallery(L.Callback):
         if not render_timeout > 0:
             raise ValueError(f"gallery render_timeout must be positive seconds, got {render_timeout!r}")
         self.renderer = renderer
+        self.up_axis = check_up_axis(up_axis)
         self.render_timeout = float(render_timeout)
         self.sampler_options = check_options(sampler, sampler_options or {})
         self.schedule = schedule
@@ -201,7 +214,7 @@ class SampleGallery(L.Callback):
             **self.sampler_options,
         )
         path = self.out_dir / f"step_{step:07d}.png"
-        return _render(x.numpy(), path, titles, self.renderer, self.render_timeout)
+        return _render(x.numpy(), path, titles, self.renderer, self.render_timeout, self.up_axis)
 
     @staticmethod
     def _log_image(trainer, path: Path, step: int) -> None:

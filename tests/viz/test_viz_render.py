@@ -87,3 +87,52 @@ def test_render_command_gives_up_at_its_deadline(tmp_path, prim_points, capsys):
     assert main(["render", str(path), "--out", str(tmp_path / "g.png"), "--timeout", "0.05"]) == 2
     err = capsys.readouterr().err
     assert "did not finish within 0.05 s" in err and not (tmp_path / "g.png").exists()
+
+
+def _tall_and_wide(img, silhouette) -> tuple[int, int]:
+    """(height, width) in pixels of the bounding box of the non-background pixels."""
+    ys, xs = np.nonzero(silhouette(img))
+    return int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
+
+
+def test_render_command_draws_the_up_axis_vertical(tmp_path, silhouette):
+    """A thin box whose long axis is z, as points and as a voxel column along the grid's last axis: drawn
+    with --up z (or a sample file that records z) it stands tall; with y-up (the default for files that
+    record nothing) it lies down."""
+    column = trimesh.sample.sample_surface(trimesh.creation.box((0.3, 0.3, 1.8)), 4096, seed=0)[0]
+    column = column.astype(np.float32)[None]
+    grid = np.zeros((1, 1, 8, 8, 8), np.float32)
+    grid[0, 0, 3:5, 3:5, :] = 1  # index [i, j, k] = (x, y, z): k is z
+    files = {
+        "pts": save_samples(tmp_path / "pts.npz", SampleFile(points=column)),
+        "pts_z": save_samples(tmp_path / "pts_z.npz", SampleFile(points=column, meta={"up_axis": "z"})),
+        "vox": save_samples(tmp_path / "vox.npz", SampleFile(voxels=grid)),
+        "traj": save_samples(
+            tmp_path / "traj.npz",
+            SampleFile(points=column, trajectory=np.stack([column, column]), meta={"up_axis": "z"}),
+        ),
+    }
+
+    def extent(name, *extra, mode="gallery", in_process=True):
+        out = tmp_path / f"{name}{len(extra)}{mode}.{'png' if mode == 'gallery' else 'gif'}"
+        argv = ["render", str(files[name]), "--out", str(out), "--size", "96", "--no-titles", "--mode", mode]
+        assert main([*argv, *extra, *(["--timeout", "0"] if in_process else [])]) == 0
+        if mode == "gallery":
+            return _tall_and_wide(np.asarray(Image.open(out).convert("RGB")), silhouette)
+        import imageio.v2 as iio
+
+        last = list(iio.get_reader(out))[-1]  # identical frames may be merged into one
+        return _tall_and_wide(np.asarray(last)[..., :3], silhouette)
+
+    def tall(hw):
+        return hw[0] > 2.5 * hw[1]
+
+    def lying(hw):
+        return hw[1] > hw[0]
+
+    assert tall(extent("pts", "--up", "z")) and lying(extent("pts", "--up", "y")) and lying(extent("pts"))
+    assert tall(extent("pts_z")) and lying(extent("pts_z", "--up", "y"))  # recorded axis, then overridden
+    assert tall(extent("vox", "--up", "z")) and lying(extent("vox"))
+    assert tall(extent("traj", mode="trajectory"))
+    # the default deadline renders in a child process: --up must reach it
+    assert tall(extent("pts", "--up", "z", in_process=False))

@@ -93,3 +93,33 @@ def test_viewer_window_screenshot_shows_the_shapes(sample_path, tmp_path, xvfb, 
         for qx in (slice(0, 200), slice(200, 400)):
             assert 0.03 < mask[qy, qx].mean() < 0.9
     assert mask.mean() < 0.6
+
+
+def test_view_up_axis_reaches_the_viewer_and_turns_shapes_upright(tmp_path, monkeypatch):
+    """gen3d view --up (default: the sample file's recorded axis, else y) sets the viewer's axis, and the
+    viewer places a z-up column standing in its y-up window. The window itself is stubbed out."""
+    import gen3d.viz.backend
+    from gen3d.viz.viewer import Viewer
+
+    column = np.c_[np.zeros(64), np.full(64, 0.1), np.linspace(-1.0, 1.0, 64)].astype(np.float32)
+    column += np.random.default_rng(0).normal(scale=0.02, size=column.shape).astype(np.float32)
+    plain = save_samples(tmp_path / "plain.npz", SampleFile(points=column[None]))
+    z_up = save_samples(tmp_path / "z.npz", SampleFile(points=column[None], meta={"up_axis": "z"}))
+    shown = []
+    monkeypatch.setattr(gen3d.viz.backend, "window_problem", lambda: None)
+    monkeypatch.setattr(Viewer, "run", lambda self, **kw: shown.append(self))
+
+    def extent(*argv) -> np.ndarray:
+        assert main(["view", *map(str, argv)]) == 0
+        ((_, d),) = shown[-1].placed()
+        return np.ptp(d.vertices, axis=0)  # (x, y, z) extent in the window's frame, y vertical
+
+    for argv, axis in (
+        ((z_up,), "z"),
+        ((plain,), "y"),
+        ((plain, "--up", "z"), "z"),
+        ((z_up, "--up", "y"), "y"),
+    ):
+        ext = extent(*argv)
+        assert shown[-1].up == axis
+        assert (ext[1] > 10 * ext[0]) == (axis == "z"), (argv, ext)
