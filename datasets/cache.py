@@ -125,12 +125,15 @@ class ShapeCache:
 
     def entries(self, split: str, categories=None, max_count: int | None = None) -> list[dict]:
         """Manifest entries of ``split`` (optionally only ``categories``: names or ids; at most ``max_count``
-        per category, in model-id order)."""
-        if split not in self.splits:
+        per category, in model-id order). ``split`` may name several splits, comma-separated (``val,test``:
+        a larger held-out set); ``max_count`` then applies to their union."""
+        wanted = [p.strip() for p in str(split).split(",") if p.strip()]
+        missing = [p for p in wanted if p not in self.splits]
+        if not wanted or missing or len(set(wanted)) != len(wanted):
             raise UserInputError(f"split {split!r} not in cache {self.path}; it holds {self.splits}")
         if isinstance(categories, str):
             categories = [c for c in categories.split(",") if c]
-        rows = [s for s in self._shapes if s["split"] == split]
+        rows = [s for s in self._shapes if s["split"] in wanted]
         if categories is not None:
             known = {s["name"] for s in self._shapes} | {s["category"] for s in self._shapes}
             bad = [c for c in categories if c not in known]

@@ -11,8 +11,10 @@ process      ``name`` (registered in :mod:`gen3d.processes`) and its keyword arg
 net          ``name`` (registered in :mod:`gen3d.nets`), ``size`` and backbone keyword arguments
 sampler      name, steps, schedule, rho, sigmas (an explicit grid or null) and the sampler's options
              (``S_churn``, ``rtol``, ...; used by ``gen3d sample``, the gallery callback and ``gen3d demo``)
-optim        learning rate, Adam betas, EMA decay, gradient clipping, label dropout
-trainer      max_steps, precision, devices, checkpoint / gallery / log intervals
+optim        learning rate, its warm-up and decay (none | cosine | linear, to lr_final * lr), Adam betas,
+             EMA decay, gradient clipping, label dropout
+trainer      max_steps, max_time (a wall-clock budget: 25m), precision, devices, checkpoint / gallery / log
+             intervals
 ============ =====================================================================================
 
 Unknown groups and unknown keys in the fixed groups are errors naming the key and the allowed keys.
@@ -24,7 +26,8 @@ when the config is resolved (an option set to ``null`` is removed: the sampler's
 A YAML file may start with ``base: <name or path>``: the base is loaded first and the file's groups are merged
 over it (dicts recursively).
 Overrides are strings ``group.key=value`` with ``value`` parsed as YAML (``trainer.max_steps=100``,
-``data.categories=[chair,table]``).
+``data.categories=[chair,table]``). In files and overrides ``5e-4`` is a float (plain YAML 1.1 reads it as a
+string).
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "betas": [0.9, 0.999],
         "weight_decay": 0.0,
         "warmup_steps": 0,
+        "lr_decay": "none",
+        "lr_final": 0.0,
         "grad_clip": 1.0,
         "ema_decay": 0.999,
         "ema_warmup": True,
@@ -86,6 +91,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "trainer": {
         "max_steps": 1000,
+        "max_time": None,
         "max_epochs": -1,
         "accelerator": "auto",
         "devices": "auto",
@@ -109,10 +115,19 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 #: Extra keys the data group accepts per data type (on top of the shared keys in DEFAULTS["data"]).
 DATA_TYPE_KEYS: dict[str, dict[str, Any]] = {
     "points": {"n_points": 2048, "augment_rotate": False, "augment_scale": None},
-    "voxels": {"resolution": 32, "kind": "solid", "augment_rotate": False},
+    "voxels": {
+        "resolution": 32,
+        "kind": "solid",
+        "augment_rotate": False,
+        "augment_flip": [],
+        "field": "occupancy",
+        "tsdf_truncation": 2.0,
+    },
 }
 
 GROUPS = tuple(DEFAULTS)
+#: Learning-rate decays after the warm-up (``optim.lr_decay``), to ``optim.lr_final * optim.lr`` at the end.
+LR_DECAYS = ("none", "cosine", "linear")
 #: Keys of the sampler group that are not sampler options.
 SAMPLER_KEYS = tuple(DEFAULTS["sampler"])
 _FREE_GROUPS = ("process", "net")  # kwargs checked by the component factories
@@ -137,6 +152,21 @@ def config_path(name: str | os.PathLike) -> Path:
     )
 
 
+def _yaml_load(text: str):
+    """``yaml.safe_load`` that also reads ``5e-4`` and ``1E6`` as floats (YAML 1.1, and so PyYAML, wants
+    a dot: ``5.0e-4``; a learning rate written the way Python writes it would otherwise be a string)."""
+    import re
+
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    float_re = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+    _Loader.add_implicit_resolver("tag:yaml.org,2002:float", float_re, list("-+0123456789"))
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
     import yaml
 
@@ -144,7 +174,7 @@ def _read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
     if path in _seen:
         raise UserInputError(f"config inheritance cycle: {' -> '.join(map(str, _seen + (path,)))}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = _yaml_load(path.read_text()) or {}
     except yaml.YAMLError as e:
         raise UserInputError(f"config {path} is not valid YAML: {e}") from e
     if not isinstance(data, dict):
@@ -184,7 +214,7 @@ def apply_overrides(cfg: dict, overrides: list[str] | None) -> dict:
                 f"override key '{key}' must be dotted: group.key (groups: {', '.join(GROUPS)})"
             )
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            value = _yaml_load(raw) if raw.strip() else None
         except yaml.YAMLError as e:
             raise UserInputError(f"override '{item}': value is not valid YAML: {e}") from e
         node = cfg
@@ -333,6 +363,22 @@ def _check_values(cfg: dict) -> None:
         raise UserInputError(f"optim.ema_decay must be in [0, 1), got {d!r}")
     if not (isinstance(cfg["optim"]["lr"], (int, float)) and cfg["optim"]["lr"] > 0):
         raise UserInputError(f"optim.lr must be a positive number, got {cfg['optim']['lr']!r}")
+    if cfg["optim"]["lr_decay"] not in LR_DECAYS:
+        raise UserInputError(
+            f"optim.lr_decay must be one of {list(LR_DECAYS)}, got {cfg['optim']['lr_decay']!r}"
+        )
+    f = cfg["optim"]["lr_final"]
+    if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 <= f <= 1.0:
+        raise UserInputError(f"optim.lr_final (a fraction of optim.lr) must be in [0, 1], got {f!r}")
+    if cfg["data"]["type"] == "voxels":
+        from gen3d.geometry.grid_field import check_voxel_field, flip_dims
+
+        check_voxel_field(cfg["data"]["field"], cfg["data"]["tsdf_truncation"])
+        flip_dims(cfg["data"]["augment_flip"])
+    if cfg["trainer"]["max_time"] is not None:
+        from gen3d.durations import parse_duration
+
+        parse_duration(cfg["trainer"]["max_time"], "trainer.max_time")
     edges = cfg["optim"]["sigma_buckets"]
     if not isinstance(edges, list) or sorted(edges) != edges:
         raise UserInputError(

@@ -71,19 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_budget(text: str | None) -> float | None:
     """``"90s"``, ``"30m"``, ``"1.5h"`` or plain seconds -> seconds (None: no budget)."""
-    from gen3d.errors import UserInputError
+    from gen3d.durations import parse_duration
 
-    if text is None:
-        return None
-    t = str(text).strip().lower()
-    scale = {"s": 1.0, "m": 60.0, "h": 3600.0}.get(t[-1:], None)
-    try:
-        value = float(t[:-1] if scale else t) * (scale or 1.0)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise UserInputError(f"--budget must be a positive duration such as 90s, 30m or 1.5h, got {text!r}")
-    return value
+    return None if text is None else parse_duration(text, "--budget")
 
 
 def _check_args(args: argparse.Namespace) -> float | None:

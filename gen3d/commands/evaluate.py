@@ -55,7 +55,11 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         "global normalisation), shapegf_bbox (ShapeGF/DPM/LION table 2: every shape scaled to its bounding "
         "box [-1,1]^3). Options that disagree with the protocol are refused",
     )
-    parser.add_argument("--split", default=None, help="cache split used as reference (default: val)")
+    parser.add_argument(
+        "--split",
+        default=None,
+        help="cache split used as reference (default: val); several comma-separated (val,test) are one set",
+    )
     parser.add_argument("--categories", default=None, help="comma-separated cache categories (default: all)")
 
 
@@ -146,6 +150,13 @@ def _add_outputs(parser: argparse.ArgumentParser) -> None:
         default=0.5,
         help="occupied where value > this (0.5 for occupancy, 0 for model-space grids)",
     )
+    parser.add_argument(
+        "--grids",
+        action="store_true",
+        help="generated grids against a cache: score them against the cache's own grids of the same "
+        "resolution (IoU; the kind, solid or surface, the model was trained on) instead of its surface "
+        "points",
+    )
     parser.add_argument("--out", default=None, help="write the JSON result here")
     parser.add_argument("--plot", default=None, help="PNG: histogram of nearest-neighbour distances")
 
@@ -220,6 +231,31 @@ def _load_cache(
         info["selection"] = f"{len(keep)} of {n_all} shapes drawn at random (--max-shapes, seed {seed})"
     groups = [cache.class_names[int(k)] for k in labels]
     return _Set("points", pts, info, units == "raw", groups, {"cache": cache})
+
+
+def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=None, seed: int = 0) -> _Set:
+    """``--grids``: the cache's grids at the generated grids' resolution, of the kind (solid | surface) in the
+    samples' training config (solid when unrecorded), as occupancy ``(S, 1, R, R, R)``."""
+    import numpy as np
+
+    from gen3d.datasets.cache import ShapeCache
+    from gen3d.metrics.subsets import take_shapes
+
+    if gen.kind != "voxels" or not Path(path).is_dir():
+        raise UserInputError("--grids scores generated voxel grids against a prepared cache's grids")
+    cache = ShapeCache(path)
+    r = int(gen.data.shape[-1])
+    if r not in cache.resolutions:
+        raise UserInputError(f"--grids: the cache {path} has no {r}^3 grids (it has {cache.resolutions})")
+    kind = ((gen.meta.get("config") or {}).get("data") or {}).get("kind", "solid")
+    cats = categories.split(",") if categories else None
+    vox, labels, _ = cache.load_voxels(split, r, kind, cats)
+    keep = take_shapes(len(vox), max_shapes, random=True, seed=seed)
+    info = {"path": str(path), "split": split, "categories": cats, "grids": f"{kind}_{r}"}
+    info["n_shapes"] = len(keep)
+    groups = [cache.class_names[int(labels[i])] for i in keep]
+    grids = np.asarray(vox)[keep].astype(np.float32)
+    return _Set("voxels", grids, info, False, groups, {"cache": cache})
 
 
 def _load_file(path: Path, n_points: int | None, max_shapes: int | None) -> _Set:
@@ -437,7 +473,10 @@ def run(args: argparse.Namespace) -> int:
     # samples written with `gen3d sample --denormalize` are in raw units: a cache reference follows them;
     # generated grids are in the cache's voxel frame: its points are mapped into that frame, shape by shape
     units = "voxel" if gens[0].kind == "voxels" else ("raw" if gens[0].denormalized else "normalised")
-    ref = _load(args.reference, opts["split"], n_pts, units, args.max_shapes, opts["points"], *selection)
+    if args.grids:
+        ref = _load_cache_grids(args.reference, gens[0], opts["split"], args.max_shapes, *selection)
+    else:
+        ref = _load(args.reference, opts["split"], n_pts, units, args.max_shapes, opts["points"], *selection)
     _check_same_units(gens[0].denormalized, ref.denormalized, "reference")
     train = None
     if args.train is not None:

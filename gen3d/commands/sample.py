@@ -57,6 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="map points back to the data's units (needs the cache named in the config)",
     )
     parser.add_argument(
+        "--voxel-post",
+        default="none",
+        metavar="STEPS",
+        help="voxel grids: post-processing steps in order, comma-separated: lcc (keep the largest "
+        "face-connected piece), fill (fill enclosed holes); none (default). Recorded in the sample file with "
+        "the pieces per shape before it",
+    )
+    parser.add_argument(
         "--raw-ema", action="store_true", help="use the raw weights instead of the EMA weights"
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if available)")
@@ -132,11 +140,28 @@ def _check_args(args: argparse.Namespace, data: dict, sampler: str) -> None:
             f"its own steps per batch, so their frames do not align): use --batch-size {args.n} or a "
             "fixed-grid sampler"
         )
+    _voxel_post_steps(args.voxel_post, data["type"])
     if data["type"] != "points":
         if args.denormalize:
             raise UserInputError("--denormalize applies to point clouds only")
         if args.ply_dir:
             raise UserInputError("--ply-dir applies to point clouds only (use gen3d export for voxels)")
+
+
+def _voxel_post_steps(text: str, data_type: str) -> tuple[str, ...]:
+    """``--voxel-post`` -> the step names, checked (voxel models only)."""
+    from gen3d.errors import UserInputError
+    from gen3d.geometry.components import VOXEL_POST_STEPS
+
+    steps = tuple(s.strip() for s in str(text).split(",") if s.strip() and s.strip() != "none")
+    bad = [s for s in steps if s not in VOXEL_POST_STEPS]
+    if bad:
+        raise UserInputError(
+            f"--voxel-post: unknown step(s) {bad}; choose from {list(VOXEL_POST_STEPS)} or none"
+        )
+    if steps and data_type != "voxels":
+        raise UserInputError("--voxel-post applies to voxel grids only")
+    return steps
 
 
 def _denormalizer(data: dict):
@@ -187,6 +212,8 @@ def run(args: argparse.Namespace) -> int:
     )
     meta = {"guidance": args.guidance, **source, "ema": not args.raw_ema, **_up_axis_meta(data)}
     sf = _sample_file(result, config, seeds, labels, cache, recorder, meta)
+    if data["type"] == "voxels":
+        _post_process(sf, _voxel_post_steps(args.voxel_post, "voxels"))
     path = save_samples(args.out, sf)
     if args.ply_dir:
         _write_plys(args.ply_dir, seeds, sf.points)
@@ -395,6 +422,22 @@ def _sample_file(result, config: dict, seeds, labels: _Labels, cache, recorder, 
     if recorder is not None:
         sf.trajectory, sf.traj_sigmas = recorder.arrays()
     return sf
+
+
+def _post_process(sf, steps: tuple[str, ...]) -> None:
+    """Apply ``--voxel-post`` to the occupancy grids of ``sf`` in place; record the steps, the face-connected
+    pieces per shape before them (``voxel_pieces_raw``) and after (``voxel_pieces``)."""
+    import numpy as np
+
+    from gen3d.geometry.components import count_components, postprocess_grids
+
+    occ = sf.voxels[:, 0] > 0.5
+    sf.meta["voxel_post"] = list(steps)
+    sf.meta["voxel_pieces_raw"] = count_components(occ).tolist()
+    if steps:
+        occ = postprocess_grids(occ, steps)
+        sf.voxels = occ[:, None].astype(np.float32)
+    sf.meta["voxel_pieces"] = count_components(occ).tolist()
 
 
 def _write_plys(ply_dir, seeds, points) -> None:

@@ -29,7 +29,7 @@ from gen3d.metrics.novelty import novelty_scores
 from gen3d.metrics.protocol import mmd_cov, one_nna
 from gen3d.metrics.pruned import PrunedDistances, UnionBounds
 from gen3d.metrics.subsets import equal_size_indices
-from gen3d.metrics.voxel import iou_distance_pairwise, voxel_jsd
+from gen3d.metrics.voxel import as_occupancy, iou_distance_pairwise, voxel_jsd
 
 __all__ = [
     "PAIRS",
@@ -369,7 +369,16 @@ def evaluate_voxel_sets(
         )
     )
     out["intervals"] = _intervals_record(n_boot, level, seed)
+    out["pieces"] = {"gen": _pieces(gen, threshold), "ref": _pieces(ref, threshold)}
     out["timings_s"] = {"iou": t_iou, "scoring": time.perf_counter() - t}
     if keep_matrices:
         out["_matrices"] = mats
     return out
+
+
+def _pieces(grids: np.ndarray, threshold: float) -> dict:
+    """Face-connected pieces of every grid of a set: the share in one piece and the mean count."""
+    from gen3d.geometry.components import count_components
+
+    n = count_components(as_occupancy(grids, threshold))
+    return {"one_piece": float(np.mean(n == 1)), "mean": float(n.mean()), "max": int(n.max())}

@@ -100,6 +100,12 @@ def format_result(result: dict) -> str:
     rows += _metric_rows(result["metrics"], result.get("timings_s"))
     if "jsd" in result:
         rows.append(_jsd_line(result["jsd"]))
+    if "pieces" in result:
+        g, r = result["pieces"]["gen"], result["pieces"]["ref"]
+        rows.append(
+            f"one face-connected piece: generated {100 * g['one_piece']:.1f}% (mean {g['mean']:.2f} pieces), "
+            f"reference {100 * r['one_piece']:.1f}% (mean {r['mean']:.2f})"
+        )
     rows += _tail(result)
     per = result.get("per_category")
     if per:

@@ -189,8 +189,16 @@ def build_trainer(config: dict, callbacks: list | None = None, resume_step: int 
         from lightning.pytorch.strategies import DDPStrategy
 
         strategy = DDPStrategy(process_group_backend="gloo")
+    max_time = None
+    if t.get("max_time") is not None:  # Lightning's Timer: the budget counts training time across resumes
+        import datetime
+
+        from gen3d.durations import parse_duration
+
+        max_time = datetime.timedelta(seconds=parse_duration(t["max_time"], "trainer.max_time"))
     kwargs = dict(
         max_steps=t["max_steps"],
+        max_time=max_time,
         max_epochs=t["max_epochs"],
         accelerator=t["accelerator"],
         devices=t["devices"],

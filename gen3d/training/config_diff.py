@@ -20,6 +20,7 @@ __all__ = ["SAFE_ON_RESUME", "check_resume_config", "config_changes", "format_ch
 SAFE_ON_RESUME = frozenset(
     {
         "trainer.max_steps",
+        "trainer.max_time",
         "trainer.max_epochs",
         "trainer.log_every_n_steps",
         "trainer.checkpoint_every_n_steps",

@@ -3,7 +3,9 @@
 Batches:
 
 * :class:`PointCloudDataModule`: ``{"x": (B,N,3) float32 normalised points, "label": (B,) int64}``
-* :class:`VoxelDataModule`: ``{"x": (B,1,R,R,R) float32 in {-1,+1} (x = 2*occ - 1), "label": (B,) int64}``
+* :class:`VoxelDataModule`: ``{"x": (B,1,R,R,R) float32, "label": (B,) int64}``; ``field`` occupancy:
+  ``x = 2*occ - 1`` in {-1,+1}; tsdf: the truncated signed distance in [-1, 1], positive inside
+  (:mod:`gen3d.geometry.grid_field`). Both are occupied exactly where ``x > 0``.
 
 ``label`` indexes ``class_names``. Reproducibility: the training sampler is a
 :class:`gen3d.training.resume.ResumableSampler` yielding ``(epoch, index)`` pairs. The epoch's shuffle order
@@ -17,6 +19,8 @@ Validation and test items are deterministic (first ``n_points`` points, no augme
 Augmentation (training only): ``augment_rotate`` rotates about the up axis y (ShapeNet's convention): points
 by a uniform angle, voxel grids by a uniform number of quarter turns (exact on the grid). ``augment_scale``
 (points only): ``(low, high)`` or ``a`` meaning ``(1 - a, 1 + a)``: one isotropic factor per shape.
+``augment_flip`` (voxels): grid axes among ``x``, ``y``, ``z`` (index order [x, y, z]) that are mirror
+symmetries of the category (a monitor's or a chair's left-right axis); each is flipped with probability 1/2.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gen3d.datasets.cache import ShapeCache
 from gen3d.errors import UserInputError
+from gen3d.geometry.grid_field import check_voxel_field, flip_dims
 from gen3d.training.resume import ResumableSampler
 
 __all__ = ["PointCloudDataModule", "VoxelDataModule"]
@@ -192,7 +197,8 @@ class PointCloudDataModule(_CacheDataModule):
 
 
 class VoxelDataModule(_CacheDataModule):
-    """Voxel grids from a cache: batches ``{"x": (B,1,R,R,R) float32 in {-1,+1}, "label": (B,) int64}``."""
+    """Voxel grids from a cache: batches ``{"x": (B,1,R,R,R) float32, "label": (B,) int64}`` (module
+    docstring: ``field``, ``tsdf_truncation`` in cells, ``augment_flip``)."""
 
     def __init__(
         self,
@@ -204,6 +210,9 @@ class VoxelDataModule(_CacheDataModule):
         categories=None,
         augment_rotate: bool = False,
         augment_scale=None,
+        augment_flip=(),
+        field: str = "occupancy",
+        tsdf_truncation: float = 2.0,
         train_split: str = "train",
         val_split: str | None = "val",
         seed: int = 0,
@@ -223,15 +232,26 @@ class VoxelDataModule(_CacheDataModule):
         if kind not in ("solid", "surface"):
             raise UserInputError(f"kind must be 'solid' or 'surface', got {kind!r}")
         self.resolution, self.kind, self.augment_rotate = int(resolution), kind, bool(augment_rotate)
+        self.field, self.tsdf_truncation = check_voxel_field(field, tsdf_truncation)
+        self.flip_dims = flip_dims(augment_flip)
 
     def _load(self, split):
         vox, labels, _ = self.cache.load_voxels(
             split, self.resolution, self.kind, self.categories, self.max_count
         )
+        if self.field == "tsdf":
+            from gen3d.geometry.grid_field import occupancy_to_tsdf
+
+            return occupancy_to_tsdf(np.asarray(vox)[:, 0] > 0.5, self.tsdf_truncation)[:, None], labels
         return vox * 2.0 - 1.0, labels  # model space: x = 2*occ - 1
 
     def _transform(self, x: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
-        if g is None or not self.augment_rotate:
+        if g is None:
+            return x
+        for dim in self.flip_dims:  # mirror symmetries, each with probability 1/2 (drawn before rotations)
+            if bool(torch.rand((), generator=g) < 0.5):
+                x = torch.flip(x, dims=(dim,))
+        if not self.augment_rotate:
             return x
         # quarter turns about y: the grid axes are [C, x, y, z]; rotating x towards z leaves y fixed
         k = int(torch.randint(0, 4, (), generator=g))

@@ -10,6 +10,7 @@ EMA copy, loss per ln(sigma) bucket, a NaN/inf guard, and the checkpoint payload
 from __future__ import annotations
 
 import copy
+import math
 
 import lightning as L
 import torch
@@ -189,12 +190,45 @@ class Gen3dModule(L.LightningModule):
             betas=tuple(o.get("betas", (0.9, 0.999))),
             weight_decay=float(o.get("weight_decay", 0.0)),
         )
-        warmup = int(o.get("warmup_steps", 0) or 0)
-        # linear learning-rate warm-up (EDM uses 10M images of ramp-up; here counted in optimiser steps)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda step: min(1.0, (step + 1) / warmup) if warmup else 1.0
-        )
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, self.lr_factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def training_progress(self) -> float:
+        """Fraction of the run done, in [0, 1]: the larger of ``global_step / max_steps`` and, with
+        ``trainer.max_time``, the training time spent over that budget (Lightning's Timer, which a resumed run
+        restores). With a time budget the learning rate therefore follows the wall clock, which a bit-exact
+        resume cannot reproduce: the weights after a resume are then close to, not equal to, an uninterrupted
+        run's."""
+        trainer = self._trainer
+        if trainer is None:
+            return 0.0
+        done = 0.0
+        if trainer.max_steps and trainer.max_steps > 0:
+            done = self.global_step / trainer.max_steps
+        from lightning.pytorch.callbacks import Timer
+
+        for timer in (c for c in trainer.callbacks if isinstance(c, Timer)):
+            left = timer.time_remaining("train")
+            if left is not None:
+                spent = timer.time_elapsed("train")
+                done = max(done, spent / max(spent + left, 1e-9))
+        return min(1.0, max(0.0, done))
+
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of ``optim.lr`` at optimiser step ``step``: linear warm-up over ``warmup_steps`` (EDM
+        ramps up over its first 10M images; here counted in optimiser steps), then ``optim.lr_decay`` from 1
+        to ``lr_final`` over the rest of the run as measured by :meth:`training_progress` (cosine: SGDR's
+        half cosine; linear)."""
+        o = self.optim_cfg
+        warmup = int(o.get("warmup_steps", 0) or 0)
+        ramp = min(1.0, (step + 1) / warmup) if warmup else 1.0
+        kind = o.get("lr_decay", "none")
+        if kind == "none" or step < warmup:
+            return ramp
+        final = float(o.get("lr_final", 0.0))
+        p = self.training_progress()
+        shape = 0.5 * (1.0 + math.cos(math.pi * p)) if kind == "cosine" else 1.0 - p
+        return ramp * (final + (1.0 - final) * shape)
 
     # ---- EMA and checkpoints -------------------------------------------------------------------------------
     def ema_denoiser(self) -> nn.Module:

@@ -28,3 +28,36 @@ def test_unet_with_attention_trains_every_parameter(gen, perturb_parameters):
     assert out.shape == x.shape
     out.square().mean().backward()
     assert all(p.grad is not None and torch.any(p.grad != 0) for p in net.parameters())
+
+
+def test_space_to_depth_against_a_naive_loop_and_its_inverse(gen):
+    from gen3d.nets.voxels.unet3d import depth_to_space, space_to_depth
+
+    x = torch.randn(2, 3, 4, 6, 8, generator=gen)
+    y = space_to_depth(x, 2)
+    assert y.shape == (2, 3 * 8, 2, 3, 4)
+    for c in range(3):  # channel c * 8 + (a * 4 + b * 2 + d) holds cell (2i + a, 2j + b, 2k + d)
+        for a in range(2):
+            for b in range(2):
+                for d in range(2):
+                    torch.testing.assert_close(y[:, c * 8 + a * 4 + b * 2 + d], x[:, c, a::2, b::2, d::2])
+    torch.testing.assert_close(depth_to_space(y, 2), x)
+    assert space_to_depth(x, 1) is x
+
+
+def test_patchified_unet_shapes_gradients_and_refusals(gen, perturb_parameters):
+    import pytest
+
+    net = get_backbone("unet3d", None, base_channels=8, channel_mult=[1, 2], patch_size=4, attention=True)
+    assert net.conv_in.in_channels == 64 and net.conv_out.out_channels == 64
+    perturb_parameters(net)
+    x = torch.randn(2, 1, 16, 16, 16, generator=gen)
+    out = net(x, torch.zeros(2))
+    assert out.shape == x.shape
+    out.square().mean().backward()
+    assert all(p.grad is not None and torch.any(p.grad != 0) for p in net.parameters())
+    with pytest.raises(ValueError, match="divisible by 8"):
+        net(torch.zeros(1, 1, 12, 12, 12), torch.zeros(1))
+    with pytest.raises(ValueError, match="patch_size must be a positive integer"):
+        get_backbone("unet3d", "tiny", patch_size=0)
+    assert get_backbone(**net.config()).config() == net.config()

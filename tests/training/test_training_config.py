@@ -17,6 +17,7 @@ SHIPPED = [
     "demo_points_yukawa",
     "demo_voxels_yukawa",
     "pc15k_chair_yukawa",
+    "modelnet_vox32",
 ]
 
 

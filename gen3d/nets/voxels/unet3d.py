@@ -6,9 +6,13 @@ down-sampling; a middle of two residual blocks with optional self-attention over
 the mirror path with nearest-neighbour up-sampling and skip concatenation; GroupNorm -> SiLU ->
 zero-initialised output conv (F = 0 at init, so D = c_skip x).
 
-R must be divisible by 2^(len(channel_mult) - 1). Sizes: ``tiny`` (0.2M params), ``small`` (1.8M), ``base``
-(10.2M), ``paper`` (17.7M; voxel diffusion papers use a range of 3D U-Net sizes, there is no single reference
-model to match).
+``patch_size`` p > 1 folds every p^3 block of cells into channels first (space-to-depth, as ViT/DiT patchify
+but keeping the 3^3 convolutions) and unfolds the output the same way, so the whole U-Net runs at R/p: about
+p^3 fewer convolution FLOPs per channel at full resolution, for grids whose detail is coarser than a cell.
+
+R must be divisible by p * 2^(len(channel_mult) - 1). Sizes: ``tiny`` (0.2M params), ``small`` (1.8M),
+``base`` (10.2M), ``paper`` (17.7M; voxel diffusion papers use a range of 3D U-Net sizes, there is no single
+reference model to match).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from gen3d.nets.base import Backbone
 from gen3d.nets.embeddings import ConditionEmbedding
 from gen3d.nets.norm import group_norm
 
-__all__ = ["UNet3D", "ResBlock3d", "SelfAttention3d", "UNET3D_SIZES"]
+__all__ = ["UNet3D", "ResBlock3d", "SelfAttention3d", "UNET3D_SIZES", "space_to_depth", "depth_to_space"]
 
 UNET3D_SIZES: dict[str, dict] = {
     "tiny": {
@@ -55,6 +59,25 @@ UNET3D_SIZES: dict[str, dict] = {
         "emb_dim": 256,
     },
 }
+
+
+def space_to_depth(x: torch.Tensor, p: int) -> torch.Tensor:
+    """(B, C, R, R, R) -> (B, C p^3, R/p, R/p, R/p): each p^3 block of cells becomes C p^3 channels."""
+    if p == 1:
+        return x
+    b, c, r1, r2, r3 = x.shape
+    x = x.reshape(b, c, r1 // p, p, r2 // p, p, r3 // p, p)
+    return x.permute(0, 1, 3, 5, 7, 2, 4, 6).reshape(b, c * p**3, r1 // p, r2 // p, r3 // p)
+
+
+def depth_to_space(x: torch.Tensor, p: int) -> torch.Tensor:
+    """Inverse of :func:`space_to_depth`: (B, C p^3, S, S, S) -> (B, C, S p, S p, S p)."""
+    if p == 1:
+        return x
+    b, cp, s1, s2, s3 = x.shape
+    c = cp // p**3
+    x = x.reshape(b, c, p, p, p, s1, s2, s3)
+    return x.permute(0, 1, 5, 2, 6, 3, 7, 4).reshape(b, c, s1 * p, s2 * p, s3 * p)
 
 
 class ResBlock3d(nn.Module):
@@ -108,6 +131,7 @@ class UNet3D(Backbone):
         num_res_blocks: residual blocks per level.
         attention: self-attention in the middle (lowest resolution).
         emb_dim: width of the noise/class embedding.
+        patch_size: p; the network runs on p^3-cell blocks folded into channels (1: cell by cell).
         num_classes: class labels (0 = unconditional); label ``num_classes`` is the null class.
     """
 
@@ -122,6 +146,7 @@ class UNet3D(Backbone):
         attention: bool = False,
         attention_heads: int = 4,
         emb_dim: int = 64,
+        patch_size: int = 1,
         num_classes: int = 0,
         size: str | None = None,
     ):
@@ -131,6 +156,9 @@ class UNet3D(Backbone):
             raise ValueError(
                 "unet3d: channel_mult must be non-empty positive ints; base_channels, num_res_blocks >= 1"
             )
+        if int(patch_size) != patch_size or patch_size < 1:
+            raise ValueError(f"unet3d: patch_size must be a positive integer, got {patch_size!r}")
+        patch_size = int(patch_size)
         self._record_config(
             size,
             in_channels=in_channels,
@@ -140,15 +168,18 @@ class UNet3D(Backbone):
             attention=attention,
             attention_heads=attention_heads,
             emb_dim=emb_dim,
+            patch_size=patch_size,
             num_classes=num_classes,
         )
         self.num_classes = num_classes
         self.in_channels = in_channels
-        self.factor = 2 ** (len(channel_mult) - 1)
+        self.patch_size = patch_size
+        self.factor = patch_size * 2 ** (len(channel_mult) - 1)
         self.embed = ConditionEmbedding(emb_dim, num_classes)
         self.act = nn.SiLU()
         chans = [base_channels * m for m in channel_mult]
-        self.conv_in = nn.Conv3d(in_channels, chans[0], 3, padding=1)
+        folded = in_channels * patch_size**3
+        self.conv_in = nn.Conv3d(folded, chans[0], 3, padding=1)
 
         # Encoder: record the channel count of every skip tensor.
         self.down_blocks = nn.ModuleList()
@@ -183,7 +214,7 @@ class UNet3D(Backbone):
                 self.upsamplers.append(nn.Conv3d(c, c, 3, padding=1))
 
         self.norm_out = group_norm(c)
-        self.conv_out = nn.Conv3d(c, in_channels, 3, padding=1)
+        self.conv_out = nn.Conv3d(c, folded, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
 
@@ -197,11 +228,11 @@ class UNet3D(Backbone):
         if x.shape[2] % self.factor:
             raise ValueError(
                 f"unet3d: resolution R={x.shape[2]} must be divisible by {self.factor} "
-                f"(2^(len(channel_mult)-1) down-samplings)"
+                f"(patch_size * 2^(len(channel_mult)-1) down-samplings)"
             )
         in_dtype = x.dtype
         x, emb = self._prepare(x, c_noise, cond)
-        h = self.conv_in(x)
+        h = self.conv_in(space_to_depth(x, self.patch_size))
         skips = [h]
         for level, blocks in enumerate(self.down_blocks):
             for block in blocks:
@@ -216,5 +247,5 @@ class UNet3D(Backbone):
                 h = block(torch.cat([h, skips.pop()], dim=1), emb)
             if i < len(self.upsamplers):
                 h = self.upsamplers[i](F.interpolate(h, scale_factor=2.0, mode="nearest"))
-        out = self.conv_out(self.act(self.norm_out(h)))
+        out = depth_to_space(self.conv_out(self.act(self.norm_out(h))), self.patch_size)
         return out.to(in_dtype)
