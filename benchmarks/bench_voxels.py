@@ -120,7 +120,10 @@ def main() -> None:
     for o in args.overrides:
         sets += ["--set", o]
     t_fit = _gen3d("fit", "--config", args.config, *sets)
-    ckpt = next(runs.glob("*/checkpoints/last.ckpt"))
+    from gen3d.config import load_config
+
+    name = load_config(args.config, args.overrides)["experiment"]["name"]
+    ckpt = runs / name / "checkpoints" / "last.ckpt"
     import torch
 
     step = int(torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"])

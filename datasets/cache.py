@@ -123,14 +123,20 @@ class ShapeCache:
 
     # ---- selection ----
 
-    def entries(self, split: str, categories=None, max_count: int | None = None) -> list[dict]:
-        """Manifest entries of ``split`` (optionally only ``categories``: names or ids; at most ``max_count``
-        per category, in model-id order). ``split`` may name several splits, comma-separated (``val,test``:
-        a larger held-out set); ``max_count`` then applies to their union."""
+    def split_names(self, split: str) -> list[str]:
+        """The splits named by ``split`` (one name, or several comma-separated: ``val,test``), checked against
+        the cache: an unknown, repeated or empty name raises :class:`UserInputError`."""
         wanted = [p.strip() for p in str(split).split(",") if p.strip()]
         missing = [p for p in wanted if p not in self.splits]
         if not wanted or missing or len(set(wanted)) != len(wanted):
             raise UserInputError(f"split {split!r} not in cache {self.path}; it holds {self.splits}")
+        return wanted
+
+    def entries(self, split: str, categories=None, max_count: int | None = None) -> list[dict]:
+        """Manifest entries of ``split`` (optionally only ``categories``: names or ids; at most ``max_count``
+        per category, in model-id order). ``split`` may name several splits, comma-separated (``val,test``:
+        a larger held-out set); ``max_count`` then applies to their union."""
+        wanted = self.split_names(split)
         if isinstance(categories, str):
             categories = [c for c in categories.split(",") if c]
         rows = [s for s in self._shapes if s["split"] in wanted]

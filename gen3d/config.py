@@ -361,7 +361,7 @@ def _check_values(cfg: dict) -> None:
     d = cfg["optim"]["ema_decay"]
     if not (isinstance(d, (int, float)) and 0.0 <= d < 1.0):
         raise UserInputError(f"optim.ema_decay must be in [0, 1), got {d!r}")
-    if not (isinstance(cfg["optim"]["lr"], (int, float)) and cfg["optim"]["lr"] > 0):
+    if not (isinstance(cfg["optim"]["lr"], (int, float)) and 0 < cfg["optim"]["lr"] < float("inf")):
         raise UserInputError(f"optim.lr must be a positive number, got {cfg['optim']['lr']!r}")
     if cfg["optim"]["lr_decay"] not in LR_DECAYS:
         raise UserInputError(
@@ -370,6 +370,11 @@ def _check_values(cfg: dict) -> None:
     f = cfg["optim"]["lr_final"]
     if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 <= f <= 1.0:
         raise UserInputError(f"optim.lr_final (a fraction of optim.lr) must be in [0, 1], got {f!r}")
+    if not isinstance(cfg["experiment"]["name"], str):
+        raise UserInputError(
+            f"experiment.name must be a string, got {cfg['experiment']['name']!r}: quote it "
+            f'(experiment.name=\'"1e5"\' on the command line, name: "1e5" in YAML)'
+        )
     if cfg["data"]["type"] == "voxels":
         from gen3d.geometry.grid_field import check_voxel_field, flip_dims
 

@@ -235,15 +235,23 @@ def _load_cache(
 
 def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=None, seed: int = 0) -> _Set:
     """``--grids``: the cache's grids at the generated grids' resolution, of the kind (solid | surface) in the
-    samples' training config (solid when unrecorded), as occupancy ``(S, 1, R, R, R)``."""
+    samples' training config (solid when unrecorded), as occupancy ``(S, 1, R, R, R)``. The grids' frame must
+    be the one the model's training cache recorded, when that cache is readable here."""
     import numpy as np
 
     from gen3d.datasets.cache import ShapeCache
+    from gen3d.metrics.frames import cache_from_meta
     from gen3d.metrics.subsets import take_shapes
 
     if gen.kind != "voxels" or not Path(path).is_dir():
         raise UserInputError("--grids scores generated voxel grids against a prepared cache's grids")
     cache = ShapeCache(path)
+    trained = cache_from_meta(gen.meta)
+    if trained is not None and trained.voxel_frame != cache.voxel_frame:
+        raise UserInputError(
+            f"--grids: the model's grids are in the {trained.voxel_frame!r} voxel frame of its training "
+            f"cache but {path} holds grids in the {cache.voxel_frame!r} frame; IoU needs grids in one frame"
+        )
     r = int(gen.data.shape[-1])
     if r not in cache.resolutions:
         raise UserInputError(f"--grids: the cache {path} has no {r}^3 grids (it has {cache.resolutions})")
@@ -252,7 +260,9 @@ def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=N
     vox, labels, _ = cache.load_voxels(split, r, kind, cats)
     keep = take_shapes(len(vox), max_shapes, random=True, seed=seed)
     info = {"path": str(path), "split": split, "categories": cats, "grids": f"{kind}_{r}"}
-    info["n_shapes"] = len(keep)
+    info.update(n_shapes=len(keep), max_shapes=max_shapes, voxel_frame=cache.voxel_frame)
+    if len(keep) < len(vox):
+        info["selection"] = f"{len(keep)} of {len(vox)} shapes drawn at random (--max-shapes, seed {seed})"
     groups = [cache.class_names[int(labels[i])] for i in keep]
     grids = np.asarray(vox)[keep].astype(np.float32)
     return _Set("voxels", grids, info, False, groups, {"cache": cache})

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from gen3d.errors import UserInputError
+from gen3d.geometry.grid_field import to_model_space
 
 __all__ = ["ShapeSets", "load_shape_sets"]
 
@@ -60,10 +61,12 @@ def load_shape_sets(
     if held == train_split:
         raise UserInputError(f"the held-out split must differ from the training split ({train_split!r})")
     for split in (train_split, held):
-        if split not in cache.splits:
+        try:
+            cache.split_names(split)
+        except UserInputError:
             raise UserInputError(
                 f"cache {cache_dir} has no split {split!r} (it has {cache.splits}); pass --heldout-split"
-            )
+            ) from None
     cats = data.get("categories")
     gen = generator or torch.Generator().manual_seed(0)
 
@@ -72,7 +75,7 @@ def load_shape_sets(
             x, lab, _ = cache.load_points(split, categories=cats, n_points=data.get("n_points"))
         else:
             x, lab, _ = cache.load_voxels(split, data.get("resolution", 32), data.get("kind", "solid"), cats)
-            x = x * 2.0 - 1.0
+            x = to_model_space(x, data.get("field", "occupancy"), data.get("tsdf_truncation", 2.0))
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(lab)
 
     class_names = list(cache.class_names)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["VOXEL_POST_STEPS", "count_components", "fill_holes", "largest_component", "postprocess_grids"]
-
-#: Post-processing steps of generated grids, applied in the order given (``gen3d sample --voxel-post``).
-VOXEL_POST_STEPS = ("lcc", "fill")
+__all__ = [
+    "POST_STEPS",
+    "VOXEL_POST_STEPS",
+    "count_components",
+    "fill_holes",
+    "largest_component",
+    "postprocess_grids",
+]
 
 
 def _structure():
@@ -56,22 +60,31 @@ def largest_component(grids) -> np.ndarray:
 
 
 def fill_holes(grids) -> np.ndarray:
-    """Each grid with every empty region that does not reach the grid border filled (enclosed cavities)."""
+    """Each grid with every empty region that does not reach the grid border filled (enclosed cavities).
+
+    Empty space is connected through faces, edges and corners (26-connectivity, the complement of the
+    occupied cells' face connectivity): a cavity that leaks out through an edge or corner gap stays empty.
+    """
     from scipy import ndimage
 
     g, single = _as_batch(grids)
-    out = np.stack([ndimage.binary_fill_holes(x, structure=_structure()) for x in g])
+    full = np.ones((3, 3, 3), dtype=bool)
+    out = np.stack([ndimage.binary_fill_holes(x, structure=full) for x in g])
     return out[0] if single else out
+
+
+#: Post-processing steps of generated grids by name, applied in the order given (``--voxel-post``).
+POST_STEPS = {"lcc": largest_component, "fill": fill_holes}
+VOXEL_POST_STEPS = tuple(POST_STEPS)
 
 
 def postprocess_grids(grids, steps) -> np.ndarray:
     """Apply ``steps`` (names from :data:`VOXEL_POST_STEPS`, in order) to bool grids ``(S, R, R, R)``."""
-    funcs = {"lcc": largest_component, "fill": fill_holes}
     out = np.asarray(grids, dtype=bool)
     for step in steps:
-        if step not in funcs:
+        if step not in POST_STEPS:
             raise ValueError(
                 f"unknown voxel post-processing step {step!r}; choose from {list(VOXEL_POST_STEPS)}"
             )
-        out = funcs[step](out)
+        out = POST_STEPS[step](out)
     return out

@@ -8,8 +8,9 @@ varies linearly across ``truncation`` cells on both sides of the surface. Conven
 For a cell centre ``c``: inside (occupied) ``f = d_empty(c) - 1/2``, outside ``f = -(d_occupied(c) - 1/2)``,
 with ``d_*`` the Euclidean distance, in cells, from ``c`` to the nearest cell centre of the other kind
 (``scipy.ndimage.distance_transform_edt``); the boundary between two face-neighbours lies half a cell
-from each. The field is divided by ``truncation`` and clipped to [-1, 1], so ``f > 0`` is exactly the
-occupancy and cells farther than ``truncation`` cells from the surface are +-1 as in the binary encoding.
+from each. Outside the grid counts as empty (a shape touching the border has its surface there). The field
+is divided by ``truncation`` and clipped to [-1, 1], so ``f > 0`` is exactly the occupancy and cells farther
+than ``truncation`` cells from the surface are +-1 as in the binary encoding.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from gen3d.errors import UserInputError
 
-__all__ = ["VOXEL_FIELDS", "check_voxel_field", "flip_dims", "occupancy_to_tsdf"]
+__all__ = ["VOXEL_FIELDS", "check_voxel_field", "flip_dims", "occupancy_to_tsdf", "to_model_space"]
 
 #: Fields a voxel model can generate (``data.field``); both are occupied exactly where the value is > 0.
 VOXEL_FIELDS = ("occupancy", "tsdf")
@@ -27,7 +28,7 @@ VOXEL_FIELDS = ("occupancy", "tsdf")
 def occupancy_to_tsdf(occ, truncation: float) -> np.ndarray:
     """Occupancy grids bool ``(S, R, R, R)`` (or ``(R, R, R)``) -> TSDF float32 of the same shape in [-1, 1].
 
-    A grid with no occupied (or no empty) cell has no surface: it maps to -1 (+1) everywhere.
+    A grid with no occupied cell has no surface: it maps to -1 everywhere.
     """
     from scipy import ndimage
 
@@ -38,10 +39,12 @@ def occupancy_to_tsdf(occ, truncation: float) -> np.ndarray:
     g = g[None] if single else g
     out = np.empty(g.shape, dtype=np.float32)
     for i, x in enumerate(g):
-        if x.all() or not x.any():
-            out[i] = 1.0 if x.any() else -1.0
+        if not x.any():
+            out[i] = -1.0
             continue
-        d_empty = ndimage.distance_transform_edt(x)  # occupied cells: distance to the nearest empty one
+        inner = (slice(1, -1),) * 3
+        padded = np.pad(x, 1)  # one empty layer: outside the grid is empty
+        d_empty = ndimage.distance_transform_edt(padded)[inner]  # occupied: distance to the nearest empty
         d_occ = ndimage.distance_transform_edt(~x)  # empty cells: distance to the nearest occupied one
         f = np.where(x, d_empty - 0.5, -(d_occ - 0.5)) / float(truncation)
         out[i] = np.clip(f, -1.0, 1.0)
@@ -52,7 +55,7 @@ def check_voxel_field(field: str, truncation) -> tuple[str, float]:
     """``(field, truncation)`` checked: field in :data:`VOXEL_FIELDS`, truncation > 0 cells."""
     if field not in VOXEL_FIELDS:
         raise UserInputError(f"data.field must be one of {list(VOXEL_FIELDS)}, got {field!r}")
-    if isinstance(truncation, bool) or not isinstance(truncation, int | float) or not truncation > 0:
+    if isinstance(truncation, bool) or not isinstance(truncation, int | float) or not 0 < truncation < np.inf:
         raise UserInputError(f"data.tsdf_truncation must be a positive number of cells, got {truncation!r}")
     return field, float(truncation)
 
@@ -64,3 +67,13 @@ def flip_dims(axes) -> tuple[int, ...]:
     if bad or len(set(names)) != len(names):
         raise UserInputError(f"data.augment_flip must list distinct axes among x, y, z; got {axes!r}")
     return tuple(1 + "xyz".index(a) for a in names)
+
+
+def to_model_space(occ, field: str = "occupancy", truncation: float = 2.0) -> np.ndarray:
+    """Occupancy grids ``(S, 1, R, R, R)`` (0/1 or bool) -> the model's field, float32, same shape:
+    ``2 occ - 1`` for "occupancy", :func:`occupancy_to_tsdf` for "tsdf". Occupied exactly where > 0."""
+    field, truncation = check_voxel_field(field, truncation)
+    g = np.asarray(occ) > 0.5
+    if field == "tsdf":
+        return occupancy_to_tsdf(g[:, 0], truncation)[:, None]
+    return g.astype(np.float32) * 2.0 - 1.0

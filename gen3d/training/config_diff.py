@@ -73,6 +73,12 @@ def _same(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
+    if isinstance(a, str) != isinstance(b, str):  # "1e-4" stored by an older gen3d, 0.0001 read now
+        text, num = (a, b) if isinstance(a, str) else (b, a)
+        try:
+            return isinstance(num, int | float) and float(text) == float(num)
+        except ValueError:
+            return False
     return a == b
 
 

@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from gen3d.datasets.cache import ShapeCache
 from gen3d.errors import UserInputError
-from gen3d.geometry.grid_field import check_voxel_field, flip_dims
+from gen3d.geometry.grid_field import check_voxel_field, flip_dims, to_model_space
 from gen3d.training.resume import ResumableSampler
 
 __all__ = ["PointCloudDataModule", "VoxelDataModule"]
@@ -75,11 +75,11 @@ class _CacheDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers = int(batch_size), int(num_workers)
         self.categories, self.max_count, self.seed = categories, max_count, int(seed)
         self.train_split, self.val_split = train_split, val_split
-        for s in (train_split, val_split):
-            if s is not None and s not in self.cache.splits:
-                raise UserInputError(
-                    f"split {s!r} not in cache {self.cache.path} (it holds {self.cache.splits})"
-                )
+        train_parts = set(self.cache.split_names(train_split))  # one split or several: "train,val"
+        if val_split is not None and train_parts & set(self.cache.split_names(val_split)):
+            raise UserInputError(
+                f"the validation split {val_split!r} overlaps the training split {train_split!r}"
+            )
         self._sets: dict[str, _ShapeSet] = {}
         self._train_sampler: ResumableSampler | None = None
 
@@ -239,11 +239,7 @@ class VoxelDataModule(_CacheDataModule):
         vox, labels, _ = self.cache.load_voxels(
             split, self.resolution, self.kind, self.categories, self.max_count
         )
-        if self.field == "tsdf":
-            from gen3d.geometry.grid_field import occupancy_to_tsdf
-
-            return occupancy_to_tsdf(np.asarray(vox)[:, 0] > 0.5, self.tsdf_truncation)[:, None], labels
-        return vox * 2.0 - 1.0, labels  # model space: x = 2*occ - 1
+        return to_model_space(vox, self.field, self.tsdf_truncation), labels
 
     def _transform(self, x: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:
         if g is None:

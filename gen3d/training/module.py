@@ -68,6 +68,7 @@ class Gen3dModule(L.LightningModule):
             warmup=self.optim_cfg.get("ema_warmup", True),
         )
         self.bucket_edges = [float(e) for e in self.optim_cfg.get("sigma_buckets", [-2.0, -1.0, 0.0, 1.0])]
+        self._time_progress = 0.0  # rank 0's share of trainer.max_time spent, set at every step's start
         self._bucket_sum = torch.zeros(len(self.bucket_edges) + 1, dtype=torch.float64)
         self._bucket_count = torch.zeros(len(self.bucket_edges) + 1, dtype=torch.float64)
 
@@ -125,6 +126,9 @@ class Gen3dModule(L.LightningModule):
                 f"or check the data for NaN"
             )
         self.log("train/loss", loss, prog_bar=True, batch_size=B)
+        optimizers = self.trainer.optimizers if self._trainer is not None else []
+        if optimizers:  # the learning rate this step uses (after warm-up and decay)
+            self.log("train/lr", float(optimizers[0].param_groups[0]["lr"]), batch_size=B)
         self._accumulate_buckets(sigma, per_sample.detach())
         return loss
 
@@ -193,32 +197,51 @@ class Gen3dModule(L.LightningModule):
         sched = torch.optim.lr_scheduler.LambdaLR(opt, self.lr_factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
-    def training_progress(self) -> float:
-        """Fraction of the run done, in [0, 1]: the larger of ``global_step / max_steps`` and, with
-        ``trainer.max_time``, the training time spent over that budget (Lightning's Timer, which a resumed run
-        restores). With a time budget the learning rate therefore follows the wall clock, which a bit-exact
-        resume cannot reproduce: the weights after a resume are then close to, not equal to, an uninterrupted
-        run's."""
+    def training_progress(self, step: int | None = None) -> float:
+        """Fraction of the run done at optimiser step ``step`` (default: the current one), in [0, 1].
+
+        The larger of ``step / max_steps`` and, with ``trainer.max_time``, the training time spent over that
+        budget (Lightning's Timer, which a resumed run restores). Under DDP the time fraction is rank 0's,
+        broadcast at the start of every step (:meth:`on_train_batch_start`), so every rank uses the same
+        learning rate. With a time budget the learning rate follows the wall clock, which a bit-exact resume
+        cannot reproduce: the weights after a resume are close to, not equal to, an uninterrupted run's.
+        """
         trainer = self._trainer
         if trainer is None:
             return 0.0
+        step = self.global_step if step is None else int(step)
         done = 0.0
         if trainer.max_steps and trainer.max_steps > 0:
-            done = self.global_step / trainer.max_steps
+            done = step / trainer.max_steps
+        return min(1.0, max(done, self._time_progress))
+
+    def _clock_progress(self) -> float:
+        """Training time spent over ``trainer.max_time`` (0 without a time budget)."""
         from lightning.pytorch.callbacks import Timer
 
-        for timer in (c for c in trainer.callbacks if isinstance(c, Timer)):
+        if self._trainer is None:
+            return 0.0
+        done = 0.0
+        for timer in (c for c in self.trainer.callbacks if isinstance(c, Timer)):
             left = timer.time_remaining("train")
             if left is not None:
                 spent = timer.time_elapsed("train")
                 done = max(done, spent / max(spent + left, 1e-9))
-        return min(1.0, max(0.0, done))
+        return min(1.0, done)
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        if self.optim_cfg.get("lr_decay", "none") != "none":
+            clock = self._clock_progress()
+            if self._trainer is not None and self.trainer.world_size > 1:
+                clock = float(self.trainer.strategy.broadcast(clock, src=0))
+            self._time_progress = clock
 
     def lr_factor(self, step: int) -> float:
         """Multiplier of ``optim.lr`` at optimiser step ``step``: linear warm-up over ``warmup_steps`` (EDM
-        ramps up over its first 10M images; here counted in optimiser steps), then ``optim.lr_decay`` from 1
-        to ``lr_final`` over the rest of the run as measured by :meth:`training_progress` (cosine: SGDR's
-        half cosine; linear)."""
+        ramps up over its first 10M images; here counted in optimiser steps), then ``optim.lr_decay``
+        (cosine: SGDR's half cosine; linear) from 1 at progress 0 to ``lr_final`` at progress 1, the progress
+        :meth:`training_progress` of the whole run, warm-up included (so right after the warm-up the factor is
+        already a little below 1). ``lr_final`` has no effect with ``lr_decay: none``."""
         o = self.optim_cfg
         warmup = int(o.get("warmup_steps", 0) or 0)
         ramp = min(1.0, (step + 1) / warmup) if warmup else 1.0
@@ -226,7 +249,7 @@ class Gen3dModule(L.LightningModule):
         if kind == "none" or step < warmup:
             return ramp
         final = float(o.get("lr_final", 0.0))
-        p = self.training_progress()
+        p = self.training_progress(step)
         shape = 0.5 * (1.0 + math.cos(math.pi * p)) if kind == "cosine" else 1.0 - p
         return ramp * (final + (1.0 - final) * shape)
 

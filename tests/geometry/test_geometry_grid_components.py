@@ -73,13 +73,16 @@ def test_tsdf_matches_brute_force_distances_and_keeps_the_occupancy():
     g = np.zeros((9, 9, 9), bool)
     g[2:7, 3:6, 1:8] = True
     g[rng.random(g.shape) < 0.05] = True
+    g[0, 4, 4] = g[8, 8, 8] = True  # touching the border: outside the grid counts as empty
     f = occupancy_to_tsdf(g, truncation=3.0)
-    centres = np.stack(np.meshgrid(*[np.arange(9)] * 3, indexing="ij"), -1).reshape(-1, 3)
-    occ = g.reshape(-1)
+    padded = np.pad(g, 1)  # the reference: every cell of an 11^3 grid with an empty outer layer
+    centres = np.stack(np.meshgrid(*[np.arange(11)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    occ = padded.reshape(-1)
     d = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
     d_other = np.where(occ[:, None] != occ[None], d, np.inf).min(1)
-    expect = np.clip(np.where(occ, d_other - 0.5, -(d_other - 0.5)) / 3.0, -1, 1)
-    np.testing.assert_allclose(f.reshape(-1), expect, atol=1e-6)
+    expect = np.clip(np.where(occ, d_other - 0.5, -(d_other - 0.5)) / 3.0, -1, 1).reshape(11, 11, 11)
+    np.testing.assert_allclose(f, expect[1:-1, 1:-1, 1:-1], atol=1e-6)
+    assert f[0, 4, 4] == pytest.approx(0.5 / 3.0)  # a border cell is on the surface
     assert ((f > 0) == g).all() and f.dtype == np.float32
     assert (occupancy_to_tsdf(np.zeros((1, 4, 4, 4), bool), 2.0) == -1).all()
 
@@ -93,3 +96,26 @@ def test_field_and_flip_checks():
     for bad in (["w"], ["x", "x"], [1]):
         with pytest.raises(UserInputError, match="augment_flip"):
             flip_dims(bad)
+
+
+def test_fill_holes_keeps_a_cavity_that_leaks_through_a_corner():
+    box = np.zeros((6, 6, 6), bool)
+    box[1:5, 1:5, 1:5] = True
+    box[2:4, 2:4, 2:4] = False  # a 2^3 cavity
+    box[4, 4, 4] = False  # the shell's corner cell: the cavity (3,3,3) now meets the outside at a corner
+    leaky = box.copy()
+    assert not fill_holes(leaky)[2:4, 2:4, 2:4].any()  # empty space connects through corners
+    closed = box.copy()
+    closed[4, 4, 4] = True
+    assert fill_holes(closed)[2:4, 2:4, 2:4].all()
+
+
+def test_to_model_space_fields():
+    from gen3d.geometry.grid_field import to_model_space
+
+    occ = (np.random.default_rng(2).random((3, 1, 6, 6, 6)) < 0.4).astype(np.float32)
+    np.testing.assert_array_equal(to_model_space(occ, "occupancy"), occ * 2.0 - 1.0)
+    t = to_model_space(occ, "tsdf", 2.0)
+    assert t.shape == occ.shape and ((t > 0) == (occ > 0.5)).all()
+    with pytest.raises(UserInputError):
+        to_model_space(occ, "tsdf", float("inf"))

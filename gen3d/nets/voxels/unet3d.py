@@ -156,7 +156,7 @@ class UNet3D(Backbone):
             raise ValueError(
                 "unet3d: channel_mult must be non-empty positive ints; base_channels, num_res_blocks >= 1"
             )
-        if int(patch_size) != patch_size or patch_size < 1:
+        if isinstance(patch_size, bool) or int(patch_size) != patch_size or patch_size < 1:
             raise ValueError(f"unet3d: patch_size must be a positive integer, got {patch_size!r}")
         patch_size = int(patch_size)
         self._record_config(
