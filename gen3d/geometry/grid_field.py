@@ -8,9 +8,10 @@ varies linearly across ``truncation`` cells on both sides of the surface. Conven
 For a cell centre ``c``: inside (occupied) ``f = d_empty(c) - 1/2``, outside ``f = -(d_occupied(c) - 1/2)``,
 with ``d_*`` the Euclidean distance, in cells, from ``c`` to the nearest cell centre of the other kind
 (``scipy.ndimage.distance_transform_edt``); the boundary between two face-neighbours lies half a cell
-from each. Outside the grid counts as empty (a shape touching the border has its surface there). The field
-is divided by ``truncation`` and clipped to [-1, 1], so ``f > 0`` is exactly the occupancy and cells farther
-than ``truncation`` cells from the surface are +-1 as in the binary encoding.
+from each. Distances are measured within the grid: the grid's border is not a surface (an occupied cell on
+the border is as deep as its distance to the nearest empty cell of the grid). The field is divided by
+``truncation`` and clipped to [-1, 1], so ``f > 0`` is exactly the occupancy and cells farther than
+``truncation`` cells from the surface are +-1 as in the binary encoding.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ VOXEL_FIELDS = ("occupancy", "tsdf")
 def occupancy_to_tsdf(occ, truncation: float) -> np.ndarray:
     """Occupancy grids bool ``(S, R, R, R)`` (or ``(R, R, R)``) -> TSDF float32 of the same shape in [-1, 1].
 
-    A grid with no occupied cell has no surface: it maps to -1 everywhere.
+    A grid with no occupied (no empty) cell has no surface: it maps to -1 (+1) everywhere.
     """
     from scipy import ndimage
 
@@ -39,12 +40,10 @@ def occupancy_to_tsdf(occ, truncation: float) -> np.ndarray:
     g = g[None] if single else g
     out = np.empty(g.shape, dtype=np.float32)
     for i, x in enumerate(g):
-        if not x.any():
-            out[i] = -1.0
+        if x.all() or not x.any():
+            out[i] = 1.0 if x.any() else -1.0
             continue
-        inner = (slice(1, -1),) * 3
-        padded = np.pad(x, 1)  # one empty layer: outside the grid is empty
-        d_empty = ndimage.distance_transform_edt(padded)[inner]  # occupied: distance to the nearest empty
+        d_empty = ndimage.distance_transform_edt(x)  # occupied cells: distance to the nearest empty one
         d_occ = ndimage.distance_transform_edt(~x)  # empty cells: distance to the nearest occupied one
         f = np.where(x, d_empty - 0.5, -(d_occ - 0.5)) / float(truncation)
         out[i] = np.clip(f, -1.0, 1.0)

@@ -73,16 +73,14 @@ def test_tsdf_matches_brute_force_distances_and_keeps_the_occupancy():
     g = np.zeros((9, 9, 9), bool)
     g[2:7, 3:6, 1:8] = True
     g[rng.random(g.shape) < 0.05] = True
-    g[0, 4, 4] = g[8, 8, 8] = True  # touching the border: outside the grid counts as empty
+    g[0, 4, 4] = g[8, 8, 8] = True  # touching the border: distances stay within the grid
     f = occupancy_to_tsdf(g, truncation=3.0)
-    padded = np.pad(g, 1)  # the reference: every cell of an 11^3 grid with an empty outer layer
-    centres = np.stack(np.meshgrid(*[np.arange(11)] * 3, indexing="ij"), -1).reshape(-1, 3)
-    occ = padded.reshape(-1)
+    centres = np.stack(np.meshgrid(*[np.arange(9)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    occ = g.reshape(-1)
     d = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
     d_other = np.where(occ[:, None] != occ[None], d, np.inf).min(1)
-    expect = np.clip(np.where(occ, d_other - 0.5, -(d_other - 0.5)) / 3.0, -1, 1).reshape(11, 11, 11)
-    np.testing.assert_allclose(f, expect[1:-1, 1:-1, 1:-1], atol=1e-6)
-    assert f[0, 4, 4] == pytest.approx(0.5 / 3.0)  # a border cell is on the surface
+    expect = np.clip(np.where(occ, d_other - 0.5, -(d_other - 0.5)) / 3.0, -1, 1).reshape(9, 9, 9)
+    np.testing.assert_allclose(f, expect, atol=1e-6)
     assert ((f > 0) == g).all() and f.dtype == np.float32
     assert (occupancy_to_tsdf(np.zeros((1, 4, 4, 4), bool), 2.0) == -1).all()
 
