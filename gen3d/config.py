@@ -380,6 +380,7 @@ def _check_values(cfg: dict) -> None:
 
         check_voxel_field(cfg["data"]["field"], cfg["data"]["tsdf_truncation"])
         flip_dims(cfg["data"]["augment_flip"])
+        _check_grid_divides(cfg["data"]["resolution"], cfg["net"])
     if cfg["trainer"]["max_time"] is not None:
         from gen3d.durations import parse_duration
 
@@ -388,6 +389,26 @@ def _check_values(cfg: dict) -> None:
     if not isinstance(edges, list) or sorted(edges) != edges:
         raise UserInputError(
             f"optim.sigma_buckets must be an increasing list of ln(sigma) edges, got {edges!r}"
+        )
+
+
+def _check_grid_divides(resolution, net: dict) -> None:
+    """A 3D U-Net needs R divisible by ``patch_size * 2^(len(channel_mult) - 1)``: refuse at load, not at the
+    first forward pass."""
+    if net.get("name") != "unet3d" or isinstance(resolution, bool) or not isinstance(resolution, int):
+        return
+    from gen3d.nets.voxels.unet3d import UNET3D_SIZES
+
+    kw = dict(UNET3D_SIZES.get(net.get("size") or "", {}))
+    kw.update({k: v for k, v in net.items() if k in ("patch_size", "channel_mult")})
+    try:
+        factor = int(kw.get("patch_size", 1)) * 2 ** (len(list(kw.get("channel_mult", [1, 2, 2]))) - 1)
+    except (TypeError, ValueError):
+        return  # malformed net options: the backbone factory names them
+    if factor > 0 and resolution % factor:
+        raise UserInputError(
+            f"data.resolution {resolution} is not divisible by {factor} = net.patch_size * "
+            "2^(len(net.channel_mult) - 1): change the resolution, the patch size or the levels"
         )
 
 

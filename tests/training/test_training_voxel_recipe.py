@@ -142,3 +142,13 @@ def test_bad_voxel_options_are_refused(voxel_ckpt, tiny_cache, tmp_path, capsys)
     save_samples(pts, SampleFile(points=np.zeros((2, 16, 3), np.float32)))
     assert main(["evaluate", str(pts), str(tiny_cache), "--grids", "--bootstrap", "0"]) == 2
     assert "--grids scores generated voxel grids" in capsys.readouterr().err
+
+
+def test_a_grid_the_unet_cannot_take_is_refused_when_the_config_loads():
+    from gen3d.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="not divisible by 8"):
+        load_config("demo_voxels", ["data.resolution=12", "net.patch_size=2", "net.channel_mult=[1,2,2]"])
+    with pytest.raises(UserInputError, match="not divisible by 4"):
+        load_config("demo_voxels", ["data.resolution=6"])  # tiny: 3 levels
+    assert load_config("modelnet_vox32")["net"]["patch_size"] == 4  # 32 = 4 * 2 * 4
