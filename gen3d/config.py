@@ -33,6 +33,7 @@ string).
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.resources
 import os
 from pathlib import Path
@@ -152,9 +153,9 @@ def config_path(name: str | os.PathLike) -> Path:
     )
 
 
-def _yaml_load(text: str):
-    """``yaml.safe_load`` that also reads ``5e-4`` and ``1E6`` as floats (YAML 1.1, and so PyYAML, wants
-    a dot: ``5.0e-4``; a learning rate written the way Python writes it would otherwise be a string)."""
+@functools.cache
+def _float_loader():
+    """A ``yaml.SafeLoader`` subclass (built once) that also resolves ``5e-4`` and ``1E6`` as floats."""
     import re
 
     import yaml
@@ -164,7 +165,15 @@ def _yaml_load(text: str):
 
     float_re = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
     _Loader.add_implicit_resolver("tag:yaml.org,2002:float", float_re, list("-+0123456789"))
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return _Loader
+
+
+def _yaml_load(text: str):
+    """``yaml.safe_load`` that also reads ``5e-4`` and ``1E6`` as floats (YAML 1.1, and so PyYAML, wants
+    a dot: ``5.0e-4``; a learning rate written the way Python writes it would otherwise be a string)."""
+    import yaml
+
+    return yaml.load(text, Loader=_float_loader())  # noqa: S506 - a SafeLoader subclass
 
 
 def _read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict:
@@ -397,12 +406,16 @@ def _check_grid_divides(resolution, net: dict) -> None:
     first forward pass."""
     if net.get("name") != "unet3d" or isinstance(resolution, bool) or not isinstance(resolution, int):
         return
-    from gen3d.nets.voxels.unet3d import UNET3D_SIZES
+    import inspect
 
-    kw = dict(UNET3D_SIZES.get(net.get("size") or "", {}))
-    kw.update({k: v for k, v in net.items() if k in ("patch_size", "channel_mult")})
+    from gen3d.nets.voxels.unet3d import UNET3D_SIZES, UNet3D, resolution_factor
+
+    defaults = inspect.signature(UNet3D.__init__).parameters  # the class defaults, then the size, then net.*
+    kw = {k: defaults[k].default for k in ("patch_size", "channel_mult")}
+    kw.update({k: v for k, v in UNET3D_SIZES.get(net.get("size") or "", {}).items() if k in kw})
+    kw.update({k: v for k, v in net.items() if k in kw})
     try:
-        factor = int(kw.get("patch_size", 1)) * 2 ** (len(list(kw.get("channel_mult", [1, 2, 2]))) - 1)
+        factor = resolution_factor(kw["patch_size"], list(kw["channel_mult"]))
     except (TypeError, ValueError):
         return  # malformed net options: the backbone factory names them
     if factor > 0 and resolution % factor:

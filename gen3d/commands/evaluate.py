@@ -191,8 +191,6 @@ def _load_cache(
     (seeded by ``seed``) of that size over the whole selection."""
     import numpy as np
 
-    from gen3d.metrics.subsets import take_shapes
-
     try:
         from gen3d.datasets.cache import ShapeCache
     except ImportError as e:
@@ -207,7 +205,7 @@ def _load_cache(
         )
     pts, labels, ids = cache.load_points(split, categories=cats, n_points=n_points)
     n_all = len(pts)
-    keep = take_shapes(n_all, max_shapes, random=True, seed=seed)
+    keep, selection = _random_subset(n_all, max_shapes, seed)
     pts, labels, ids = pts[keep], labels[keep], [ids[i] for i in keep]
     if units == "raw":
         pts = np.asarray(cache.denormalize(pts, ids), dtype=np.float32)
@@ -227,10 +225,21 @@ def _load_cache(
         "n_shapes": len(pts),
         "max_shapes": max_shapes,
     }
-    if len(keep) < n_all:
-        info["selection"] = f"{len(keep)} of {n_all} shapes drawn at random (--max-shapes, seed {seed})"
+    if selection:
+        info["selection"] = selection
     groups = [cache.class_names[int(k)] for k in labels]
     return _Set("points", pts, info, units == "raw", groups, {"cache": cache})
+
+
+def _random_subset(n_all: int, max_shapes, seed: int):
+    """``(indices, note)``: ``--max-shapes`` shapes of a cache selection of ``n_all``, drawn at random
+    (seeded); ``note`` records the draw for the JSON, None when every shape is kept."""
+    from gen3d.metrics.subsets import take_shapes
+
+    keep = take_shapes(n_all, max_shapes, random=True, seed=seed)
+    if len(keep) == n_all:
+        return keep, None
+    return keep, f"{len(keep)} of {n_all} shapes drawn at random (--max-shapes, seed {seed})"
 
 
 def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=None, seed: int = 0) -> _Set:
@@ -241,10 +250,11 @@ def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=N
 
     from gen3d.datasets.cache import ShapeCache
     from gen3d.metrics.frames import cache_from_meta
-    from gen3d.metrics.subsets import take_shapes
 
-    if gen.kind != "voxels" or not Path(path).is_dir():
+    if gen.kind != "voxels":
         raise UserInputError("--grids scores generated voxel grids against a prepared cache's grids")
+    if not Path(path).is_dir():
+        raise UserInputError(f"--grids: {path} is not a prepared cache folder (gen3d prepare ... --voxels R)")
     cache = ShapeCache(path)
     trained = cache_from_meta(gen.meta)
     if trained is not None and trained.voxel_frame != cache.voxel_frame:
@@ -258,11 +268,11 @@ def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=N
     kind = ((gen.meta.get("config") or {}).get("data") or {}).get("kind", "solid")
     cats = categories.split(",") if categories else None
     vox, labels, _ = cache.load_voxels(split, r, kind, cats)
-    keep = take_shapes(len(vox), max_shapes, random=True, seed=seed)
+    keep, selection = _random_subset(len(vox), max_shapes, seed)
     info = {"path": str(path), "split": split, "categories": cats, "grids": f"{kind}_{r}"}
     info.update(n_shapes=len(keep), max_shapes=max_shapes, voxel_frame=cache.voxel_frame)
-    if len(keep) < len(vox):
-        info["selection"] = f"{len(keep)} of {len(vox)} shapes drawn at random (--max-shapes, seed {seed})"
+    if selection:
+        info["selection"] = selection
     groups = [cache.class_names[int(labels[i])] for i in keep]
     grids = np.asarray(vox)[keep].astype(np.float32)
     return _Set("voxels", grids, info, False, groups, {"cache": cache})

@@ -27,7 +27,15 @@ from gen3d.nets.base import Backbone
 from gen3d.nets.embeddings import ConditionEmbedding
 from gen3d.nets.norm import group_norm
 
-__all__ = ["UNet3D", "ResBlock3d", "SelfAttention3d", "UNET3D_SIZES", "space_to_depth", "depth_to_space"]
+__all__ = [
+    "UNet3D",
+    "ResBlock3d",
+    "SelfAttention3d",
+    "UNET3D_SIZES",
+    "space_to_depth",
+    "depth_to_space",
+    "resolution_factor",
+]
 
 UNET3D_SIZES: dict[str, dict] = {
     "tiny": {
@@ -59,6 +67,12 @@ UNET3D_SIZES: dict[str, dict] = {
         "emb_dim": 256,
     },
 }
+
+
+def resolution_factor(patch_size: int, channel_mult: Sequence[int]) -> int:
+    """What a grid's side R must be divisible by: ``patch_size * 2^(len(channel_mult) - 1)`` (the patch
+    folding, then one halving per level below the first)."""
+    return int(patch_size) * 2 ** (len(channel_mult) - 1)
 
 
 def space_to_depth(x: torch.Tensor, p: int) -> torch.Tensor:
@@ -174,7 +188,7 @@ class UNet3D(Backbone):
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.patch_size = patch_size
-        self.factor = patch_size * 2 ** (len(channel_mult) - 1)
+        self.factor = resolution_factor(patch_size, channel_mult)
         self.embed = ConditionEmbedding(emb_dim, num_classes)
         self.act = nn.SiLU()
         chans = [base_channels * m for m in channel_mult]
