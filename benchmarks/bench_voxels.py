@@ -32,25 +32,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
-
-
-def _gen3d(*args: str) -> float:
-    """Run ``gen3d args`` (tuned allocator); its wall time in seconds; stops with its stderr on failure."""
-    env = dict(os.environ, MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_="100000000000")
-    cmd = [sys.executable, "-m", "gen3d", *args]
-    print("$ gen3d " + " ".join(args), flush=True)
-    t = time.perf_counter()
-    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if res.returncode:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
-    return time.perf_counter() - t
+from _cli import cell, run_gen3d
 
 
 def _read_grids(path: Path) -> np.ndarray:
@@ -64,18 +49,12 @@ def _read_grids(path: Path) -> np.ndarray:
     return a > 0.5
 
 
-def _cell(m: dict, stat: str, factor: float, fmt: str) -> str:
-    v = f"{factor * m[stat]:{fmt}}"
-    ci = m.get("ci", {}).get(stat)
-    return v if ci is None else f"{v} [{factor * ci['lo']:{fmt}}, {factor * ci['hi']:{fmt}}]"
-
-
 def _row(name: str, nfe: str, budget: str, res: dict) -> str:
     m = res["metrics"]["iou"]
     p = res["pieces"]["gen"]
     return (
-        f"| {name} | {nfe} | {budget} | {_cell(m, '1nna', 100, '.1f')} | {_cell(m, 'cov', 100, '.1f')} | "
-        f"{_cell(m, 'mmd', 1, '.3f')} | {100 * p['one_piece']:.0f} | {p['mean']:.2f} |"
+        f"| {name} | {nfe} | {budget} | {cell(m, '1nna', 100, '.1f')} | {cell(m, 'cov', 100, '.1f')} | "
+        f"{cell(m, 'mmd', 1, '.3f')} | {100 * p['one_piece']:.0f} | {p['mean']:.2f} |"
     )
 
 
@@ -109,7 +88,7 @@ def main() -> None:
 
     cache = out / "cache"
     prep = ["--out", str(cache), "--voxels", str(r), "--points", "1024", "--up", args.up, "--no-progress"]
-    _gen3d("prepare", "voxels", str(out / "data"), *prep)
+    run_gen3d("prepare", "voxels", str(out / "data"), *prep)
     runs = out / "runs"
     sets = ["--set", f"data.cache_dir={cache}", "--set", f"experiment.run_dir={runs}"]
     if args.steps:
@@ -119,7 +98,7 @@ def main() -> None:
     sets += ["--set", "trainer.enable_progress_bar=false"]
     for o in args.overrides:
         sets += ["--set", o]
-    t_fit = _gen3d("fit", "--config", args.config, *sets)
+    t_fit = run_gen3d("fit", "--config", args.config, *sets)
     from gen3d.config import load_config
 
     name = load_config(args.config, args.overrides)["experiment"]["name"]
@@ -135,7 +114,7 @@ def main() -> None:
     samples = {}
     for post in ("none", "lcc"):
         path = out / f"samples_{post}.npz"
-        t = _gen3d("sample", "--ckpt", str(ckpt), "--n", str(n_ref), "--seed", str(args.seed),
+        t = run_gen3d("sample", "--ckpt", str(ckpt), "--n", str(n_ref), "--seed", str(args.seed),
                    "--voxel-post", post, "--out", str(path), "--no-progress")  # fmt: skip
         samples[post] = (path, t)
     train, _, _ = c.load_voxels("train", r, "solid")
@@ -147,7 +126,7 @@ def main() -> None:
     results = {}
     for name, path in (("raw", samples["none"][0]), ("lcc", samples["lcc"][0]), ("floor", floor)):
         js = out / f"eval_{name}.json"
-        _gen3d("evaluate", str(path), str(cache), "--grids", "--split", "val,test", "--bootstrap",
+        run_gen3d("evaluate", str(path), str(cache), "--grids", "--split", "val,test", "--bootstrap",
                str(args.resamples), "--out", str(js))  # fmt: skip
         results[name] = json.loads(js.read_text())
 
@@ -176,7 +155,7 @@ def main() -> None:
         for name, path in (("gallery_samples", samples["lcc"][0]), ("gallery_held_out", held)):
             pic = ["--out", str(out / f"{name}.png"), "--representation", "points", "--up", args.up]
             pic += ["--max-shapes", str(args.gallery), "--ncols", "8", "--size", "160"]
-            _gen3d("render", str(path), *pic)
+            run_gen3d("render", str(path), *pic)
         print(f"pictures: {out / 'gallery_samples.png'}, {out / 'gallery_held_out.png'}")
     (out / "table.json").write_text(json.dumps({k: v["metrics"] for k, v in results.items()}, indent=1))
 

@@ -76,7 +76,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "process": {"name": "edm"},
     "net": {"name": "pvcnn", "size": "tiny"},
-    "sampler": {"name": "heun", "steps": 18, "schedule": "karras", "rho": 7.0, "sigmas": None},
+    "sampler": {
+        "name": "heun",
+        "steps": 18,
+        "schedule": "karras",
+        "rho": 7.0,
+        "sigmas": None,
+        "sigma_max": None,
+    },
     "optim": {
         "lr": 2e-4,
         "betas": [0.9, 0.999],
@@ -306,6 +313,7 @@ def check_sampler_group(given: dict) -> dict:
         raise UserInputError(f"sampler.rho must be a positive finite number, got {group['rho']!r}")
     group["rho"] = rho
     group["sigmas"] = _check_sigmas(group["sigmas"], steps)
+    group["sigma_max"] = _check_start(group["sigma_max"], group["sigmas"])
     options = {k: v for k, v in group.items() if k not in SAMPLER_KEYS and v is not None}
     allowed = sampler_options(name)
     bad = sorted(set(options) - set(allowed))
@@ -324,6 +332,25 @@ def check_sampler_group(given: dict) -> dict:
         shown = ", ".join(f"sampler.{k}={v!r}" for k, v in options.items())
         raise UserInputError(f"config group 'sampler' ({shown}): {e}") from None
     return {**{k: group[k] for k in SAMPLER_KEYS}, **options}
+
+
+def _check_start(sigma_max, sigmas) -> float | None:
+    """``sampler.sigma_max``: None (sampling starts at the process's ``sigma_max``) or the level the grid
+    starts from, the prior drawn there (a late start); not together with an explicit ``sampler.sigmas``."""
+    if sigma_max is None:
+        return None
+    try:
+        value = float("nan") if isinstance(sigma_max, bool) else float(sigma_max)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise UserInputError(f"sampler.sigma_max must be a positive finite number or null, got {sigma_max!r}")
+    if sigmas is not None:
+        raise UserInputError(
+            "sampler.sigma_max and sampler.sigmas both set: an explicit grid starts at its own first level; "
+            "set one of them to null"
+        )
+    return value
 
 
 def _check_sigmas(sigmas, steps: int) -> list[float] | None:

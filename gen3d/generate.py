@@ -7,13 +7,15 @@ that draws its prior sample and any sampler noise.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Generated", "TrajectoryRecorder", "generate"]
+__all__ = ["Generated", "TrajectoryRecorder", "generate", "process_starting_at"]
 
 
 class Generated(tuple):
@@ -85,6 +87,7 @@ def generate(
     null_label: int | None = None,
     progress: bool = False,
     sigmas: Sequence[float] | None = None,
+    sigma_max: float | None = None,
     **sampler_opts,
 ) -> Generated:
     """Sample one shape per seed.
@@ -101,7 +104,12 @@ def generate(
             sample ``start`` (``x`` is ``(b, ...)``).
         schedule, rho: the sigma grid (``gen3d.samplers.get_schedule``).
         sigmas: an explicit grid of ``steps + 1`` levels instead (a tuned schedule or a distilled student's
-            steps, ``sampler.sigmas`` of the config); ``schedule`` and ``rho`` are then unused.
+            steps, ``sampler.sigmas`` of the config); ``schedule`` and ``rho`` are then unused. It must start at
+            the process's ``sigma_max``.
+        sigma_max: start the ``schedule`` grid at this level instead of the process's ``sigma_max`` and draw
+            the prior there (``sampler.sigma_max``: a late start). The prior is the process's own at that
+            level (EDM: ``N(0, sigma_max^2 I)``), which ignores the data's spread, so a start far below
+            ``sigma_max`` trades a prior mismatch for steps spent where shapes form; measure it.
         **sampler_opts: options of ``sampler`` (``S_churn``, ``rtol``, ...), checked against its signature
             before the first batch (ValueError naming the sampler's options).
 
@@ -131,12 +139,21 @@ def generate(
         from gen3d.guidance import ClassifierFreeGuidance
 
         model = ClassifierFreeGuidance(denoiser, guidance, null_label)
+    process = process_starting_at(process, sigma_max, sigmas)
     if sigmas is None:
         grid = get_schedule(schedule, steps, process.sigma_min, process.sigma_max, rho=rho)
     else:
         grid = torch.as_tensor([float(v) for v in sigmas], dtype=torch.float64)
         if grid.numel() != steps + 1:
             raise ValueError(f"sigmas holds {grid.numel() - 1} steps, but steps is {steps}")
+        # The prior is the process's kernel at sigma_max: a grid starting elsewhere would integrate the
+        # ODE from a state at the wrong noise level (a silently wrong sample).
+        if not math.isclose(float(grid[0]), float(process.sigma_max), rel_tol=1e-6):
+            raise ValueError(
+                f"sigmas must start at the process's sigma_max {float(process.sigma_max):g} (the prior is drawn "
+                f"there), got {float(grid[0]):g}; start the grid there, or give sigma_max (sampler.sigma_max) "
+                "and a schedule instead of an explicit grid"
+            )
     grid = grid.to(device)
     out, nfes, sizes = [], [], []
     bar = _progress(len(seeds), progress)
@@ -163,6 +180,24 @@ def generate(
     if bar is not None:
         bar.close()
     return Generated(torch.cat(out), nfes, sizes)
+
+
+def process_starting_at(process, sigma_max: float | None, sigmas):
+    """``process`` itself, or a copy whose ``sigma_max`` (the grid's start and the prior's level) is
+    ``sigma_max``; refused together with an explicit grid or at or below the process's ``sigma_min``."""
+    if sigma_max is None:
+        return process
+    if sigmas is not None:
+        raise ValueError("give sigma_max or an explicit sigmas grid, not both")
+    level = float(sigma_max)
+    if not math.isfinite(level) or level <= float(process.sigma_min):
+        raise ValueError(
+            f"sigma_max must be finite and above the process's sigma_min {float(process.sigma_min):g}, "
+            f"got {sigma_max}"
+        )
+    from gen3d.processes import get_process
+
+    return get_process(**{**process.config(), "sigma_max": level})
 
 
 _ONE_BATCH = "record a trajectory with all shapes in one batch"

@@ -82,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     denoiser, config, process = load_denoiser(args.ckpt, map_location=device)
     inputs = _read_inputs(args)
     settings, group = _settings(config, args)
+    from gen3d.generate import process_starting_at
+
+    process = process_starting_at(process, group.get("sigma_max"), None)  # sampler.sigma_max: late start
     kind = _model_kind(args.normalize, config, inputs.kind)
     mode = args.frame or ("given" if inputs.units == "cache" else "partial")
     _check_frame(mode, kind)

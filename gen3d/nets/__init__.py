@@ -10,9 +10,12 @@ Registered backbones (``get_backbone(name, size, num_classes=0, **overrides)``):
 * ``"pvcnn"`` — point-voxel CNN (PVCNN / PVD style), local geometry through voxel convolutions.
 * ``"point_transformer"`` — induced-set (latent) attention transformer with adaLN-Zero, global set model.
 * ``"unet3d"`` — 3D U-Net for grids, R = 32 or 64.
+* ``"pvd"`` — hierarchical point-voxel U-Net (PVD / PointNet++ style): FPS + ball-query set abstraction,
+  voxel convolutions at the finer levels, self-attention at the coarsest, 3-NN feature propagation.
 
-Sizes ``tiny`` (CPU demo, 0.2-0.25M parameters), ``small``, ``base``, ``paper`` (PVCNN 27.4M ~ PVD 27.6M;
-transformer 32.5M ~ DiT-3D-S 32.8M). ``net.config()`` rebuilds the network: ``get_backbone(**net.config())``.
+Sizes ``tiny`` (CPU demo, 0.2-0.27M parameters), ``small``, ``base``, ``paper`` (PVCNN 27.4M ~ PVD 27.6M;
+transformer 32.5M ~ DiT-3D-S 32.8M; pvd 27.5M). ``net.config()`` rebuilds the network:
+``get_backbone(**net.config())``.
 """
 
 from gen3d.nets.base import Backbone

@@ -7,6 +7,7 @@ from typing import Any
 
 from gen3d.nets.base import Backbone
 from gen3d.nets.points.pvcnn import PVCNN, PVCNN_SIZES
+from gen3d.nets.points.pvd import PVD_SIZES, PointVoxelUNet
 from gen3d.nets.points.transformer import POINT_TRANSFORMER_SIZES, PointTransformer
 from gen3d.nets.voxels.unet3d import UNET3D_SIZES, UNet3D
 
@@ -25,6 +26,7 @@ def register_backbone(cls: type[Backbone], sizes: dict[str, dict[str, Any]]) -> 
 register_backbone(PVCNN, PVCNN_SIZES)
 register_backbone(PointTransformer, POINT_TRANSFORMER_SIZES)
 register_backbone(UNet3D, UNET3D_SIZES)
+register_backbone(PointVoxelUNet, PVD_SIZES)
 
 
 def get_backbone(name: str, size: str | None = "tiny", num_classes: int = 0, **overrides: Any) -> Backbone:

@@ -7,7 +7,7 @@ import torch
 
 from gen3d.nets import BACKBONES, get_backbone
 
-POINT_NETS = ["pvcnn", "point_transformer"]
+POINT_NETS = ["pvcnn", "point_transformer", "pvd"]
 VOXEL_NETS = ["unet3d"]
 ALL_NETS = POINT_NETS + VOXEL_NETS
 

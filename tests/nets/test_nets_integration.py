@@ -6,7 +6,7 @@ import torch
 from gen3d.nets import get_backbone
 from gen3d.precond import EDMPrecond
 
-NETS = ["pvcnn", "point_transformer", "unet3d"]
+NETS = ["pvcnn", "point_transformer", "pvd", "unet3d"]
 
 
 @pytest.mark.parametrize("name", NETS)

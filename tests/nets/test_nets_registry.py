@@ -7,7 +7,7 @@ from gen3d.nets import BACKBONES, SIZES, get_backbone
 
 
 def test_registered_names_and_sizes():
-    assert set(BACKBONES) == {"pvcnn", "point_transformer", "unet3d"}
+    assert set(BACKBONES) == {"pvcnn", "point_transformer", "unet3d", "pvd"}
     for name in BACKBONES:
         assert list(SIZES[name]) == ["tiny", "small", "base", "paper"]
 

@@ -73,6 +73,7 @@ def _ckpt_without_cache_dir(ckpt, tmp_path):
         (["--guidance", "nan"], "--guidance must be a finite number"),
         (["--denormalize"], "de-normalise"),  # per-shape (bbox) cache: needs model ids
         (["--n", "0"], "--n and --batch-size must be >= 1"),
+        (["--points", "0"], "--points must be >= 1"),
     ],
 )
 def test_points_argument_errors_before_sampling(points_ckpt, tmp_path, no_sampling, capsys, extra, message):
@@ -97,6 +98,7 @@ def test_denormalize_without_cache_before_sampling(points_ckpt, tmp_path, no_sam
     [
         (["--ply-dir", "plys"], "--ply-dir applies to point clouds only"),
         (["--denormalize"], "point clouds only"),
+        (["--points", "64"], "--points applies to point clouds only"),
     ],
 )
 def test_voxel_argument_errors_before_sampling(voxels_ckpt, tmp_path, no_sampling, capsys, extra, message):
@@ -162,3 +164,62 @@ def test_render_trajectory_message_names_the_sample_flag(tmp_path, capsys):
     path = save_samples(tmp_path / "s.npz", SampleFile(points=np.zeros((1, 4, 3), dtype=np.float32)))
     assert main(["render", str(path), "--out", str(tmp_path / "t.gif"), "--mode", "trajectory"]) == 2
     assert "sample with --record-trajectory K" in capsys.readouterr().err
+
+
+def test_points_option_sets_the_generated_point_count(points_ckpt, tmp_path):
+    """--points N makes N-point shapes from a model trained on another count, exactly what generate() makes
+    for an (N, 3) shape with the same seeds, and records the trained count."""
+    from gen3d.models import load_denoiser
+
+    assert run_sample(points_ckpt, tmp_path / "p.npz", "--n", "2", "--points", "37") == 0
+    s = load_samples(tmp_path / "p.npz")
+    trained = s.meta["points_trained"]
+    assert s.points.shape == (2, 37, 3) and trained != 37
+    denoiser, config, process = load_denoiser(points_ckpt)
+    assert trained == config["data"]["n_points"]
+    cond = torch.full((2,), config["experiment"]["class_names"].index("chair"), dtype=torch.long)
+    group = config["sampler"]
+    ref = generate(denoiser, process, (37, 3), [0, 1], sampler=group["name"], steps=2, cond=cond,
+                   null_label=len(config["experiment"]["class_names"]), schedule=group["schedule"],
+                   rho=group["rho"], progress=False)  # fmt: skip
+    np.testing.assert_allclose(s.points, ref.x.numpy(), rtol=0, atol=1e-6)
+
+
+def test_explicit_sigmas_must_start_at_the_prior(points_ckpt):
+    """The prior is drawn at the process's sigma_max: a grid that starts below it is refused, not sampled."""
+    from gen3d.models import load_denoiser
+
+    denoiser, config, process = load_denoiser(points_ckpt)
+    with pytest.raises(ValueError, match="must start at the process's sigma_max"):
+        generate(denoiser, process, (8, 3), [0], sampler="heun", steps=1, sigmas=[1.0, 0.0], cond=[0],
+                 progress=False)  # fmt: skip
+    top = float(process.sigma_max)
+    out = generate(denoiser, process, (8, 3), [0], sampler="euler", steps=1, sigmas=[top, 0.0], cond=[0],
+                   progress=False)  # fmt: skip
+    assert out.x.shape == (1, 8, 3)
+
+
+def test_sampler_sigma_max_is_a_late_start_through_the_cli(points_ckpt, tmp_path):
+    """--set sampler.sigma_max=S starts the grid at S with the prior drawn there (std S), recorded in meta."""
+    out = tmp_path / "late.npz"
+    extra = ["--n", "2", "--points", "512", "--set", "sampler.sigma_max=3", "--record-trajectory", "1"]
+    assert run_sample(points_ckpt, out, *extra) == 0
+    s = load_samples(out)
+    assert s.meta["sigma_max"] == 3.0
+    assert s.traj_sigmas[0] == pytest.approx(3.0)
+    assert float(np.std(s.trajectory[0])) == pytest.approx(3.0, rel=0.05)  # the prior, 3072 values
+    assert run_sample(points_ckpt, tmp_path / "full.npz", "--n", "2", "--points", "512") == 0
+    assert not np.allclose(load_samples(tmp_path / "full.npz").points, s.points)
+
+
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        (["sampler.sigma_max=-1"], "sampler.sigma_max must be a positive finite number"),
+        (["sampler.sigma_max=3", "sampler.sigmas=[80,10,0]"], "both set"),
+    ],
+)
+def test_sampler_sigma_max_refused(points_ckpt, tmp_path, no_sampling, capsys, sets, message):
+    extra = [a for s in sets for a in ("--set", s)]
+    assert run_sample(points_ckpt, tmp_path / "x.npz", *extra) == 2
+    assert message in capsys.readouterr().err
