@@ -8,7 +8,6 @@ that draws its prior sample and any sampler noise.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -104,8 +103,8 @@ def generate(
             sample ``start`` (``x`` is ``(b, ...)``).
         schedule, rho: the sigma grid (``gen3d.samplers.get_schedule``).
         sigmas: an explicit grid of ``steps + 1`` levels instead (a tuned schedule or a distilled student's
-            steps, ``sampler.sigmas`` of the config); ``schedule`` and ``rho`` are then unused. It must start at
-            the process's ``sigma_max``.
+            steps, ``sampler.sigmas`` of the config); ``schedule`` and ``rho`` are then unused. It must
+            start at the process's ``sigma_max``.
         sigma_max: start the ``schedule`` grid at this level instead of the process's ``sigma_max`` and draw
             the prior there (``sampler.sigma_max``: a late start). The prior is the process's own at that
             level (EDM: ``N(0, sigma_max^2 I)``), which ignores the data's spread, so a start far below
@@ -150,9 +149,9 @@ def generate(
         # ODE from a state at the wrong noise level (a silently wrong sample).
         if not math.isclose(float(grid[0]), float(process.sigma_max), rel_tol=1e-6):
             raise ValueError(
-                f"sigmas must start at the process's sigma_max {float(process.sigma_max):g} (the prior is drawn "
-                f"there), got {float(grid[0]):g}; start the grid there, or give sigma_max (sampler.sigma_max) "
-                "and a schedule instead of an explicit grid"
+                f"sigmas must start at the process's sigma_max {float(process.sigma_max):g} (the prior is "
+                f"drawn there), got {float(grid[0]):g}; start the grid there, or give sigma_max "
+                "(sampler.sigma_max) and a schedule instead of an explicit grid"
             )
     grid = grid.to(device)
     out, nfes, sizes = [], [], []

@@ -226,7 +226,8 @@ def run(args: argparse.Namespace) -> int:
         device=device,
         progress=not args.no_progress,
     )
-    meta = {"guidance": args.guidance, **source, "ema": not args.raw_ema, **_up_axis_meta(data), **points_meta}
+    meta = {"guidance": args.guidance, **source, "ema": not args.raw_ema, **_up_axis_meta(data)}
+    meta.update(points_meta)
     sf = _sample_file(result, config, seeds, labels, cache, recorder, meta)
     if data["type"] == "voxels":
         _post_process(sf, _voxel_post_steps(args.voxel_post, "voxels"))

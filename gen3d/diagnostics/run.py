@@ -103,7 +103,6 @@ def _commitment(denoiser, process, sets, plan, gen, meter, num_classes, route, c
 
 def _collapse(denoiser, process, sets, plan, gen, meter, null_label, batch_size, group: dict) -> dict:
     from gen3d.config import SAMPLER_KEYS
-
     from gen3d.generate import process_starting_at
 
     opts = {k: v for k, v in group.items() if k not in SAMPLER_KEYS}
