@@ -9,7 +9,8 @@ experiment   name, seed, run_dir, class_cond, class_names (filled in by ``gen3d 
 data         ``type`` (``points`` | ``voxels``) and the DataModule's keyword arguments
 process      ``name`` (registered in :mod:`gen3d.processes`) and its keyword arguments
 net          ``name`` (registered in :mod:`gen3d.nets`), ``size`` and backbone keyword arguments
-sampler      name, steps, schedule, rho, sigmas (an explicit grid or null) and the sampler's options
+sampler      name, steps, schedule, rho, sigmas (an explicit grid or null), sigma_max / sigma_min (a late
+             start, an early stop; null: the process's levels) and the sampler's options
              (``S_churn``, ``rtol``, ...; used by ``gen3d sample``, the gallery callback and ``gen3d demo``)
 optim        learning rate, its warm-up and decay (none | cosine | linear, to lr_final * lr), Adam betas,
              EMA decay, gradient clipping, label dropout
@@ -83,6 +84,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rho": 7.0,
         "sigmas": None,
         "sigma_max": None,
+        "sigma_min": None,
     },
     "optim": {
         "lr": 2e-4,
@@ -313,7 +315,9 @@ def check_sampler_group(given: dict) -> dict:
         raise UserInputError(f"sampler.rho must be a positive finite number, got {group['rho']!r}")
     group["rho"] = rho
     group["sigmas"] = _check_sigmas(group["sigmas"], steps)
-    group["sigma_max"] = _check_start(group["sigma_max"], group["sigmas"])
+    group["sigma_max"], group["sigma_min"] = _check_levels(
+        group["sigma_max"], group["sigma_min"], group["sigmas"]
+    )
     options = {k: v for k, v in group.items() if k not in SAMPLER_KEYS and v is not None}
     allowed = sampler_options(name)
     bad = sorted(set(options) - set(allowed))
@@ -334,23 +338,31 @@ def check_sampler_group(given: dict) -> dict:
     return {**{k: group[k] for k in SAMPLER_KEYS}, **options}
 
 
-def _check_start(sigma_max, sigmas) -> float | None:
-    """``sampler.sigma_max``: None (sampling starts at the process's ``sigma_max``) or the level the grid
-    starts from, the prior drawn there (a late start); not together with an explicit ``sampler.sigmas``."""
-    if sigma_max is None:
+def _level(key: str, value) -> float | None:
+    if value is None:
         return None
     try:
-        value = float("nan") if isinstance(sigma_max, bool) else float(sigma_max)
+        level = float("nan") if isinstance(value, bool) else float(value)
     except (TypeError, ValueError):
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise UserInputError(f"sampler.sigma_max must be a positive finite number or null, got {sigma_max!r}")
-    if sigmas is not None:
+        level = float("nan")
+    if not 0 < level < float("inf"):
+        raise UserInputError(f"sampler.{key} must be a positive finite number or null, got {value!r}")
+    return level
+
+
+def _check_levels(sigma_max, sigma_min, sigmas) -> tuple[float | None, float | None]:
+    """``sampler.sigma_max`` / ``sampler.sigma_min``: None (the process's own levels) or the level the grid
+    starts from, the prior drawn there (a late start), and the last level before the final denoise to 0 (an
+    early stop); not together with an explicit ``sampler.sigmas``."""
+    top, low = _level("sigma_max", sigma_max), _level("sigma_min", sigma_min)
+    if (top is not None or low is not None) and sigmas is not None:
         raise UserInputError(
-            "sampler.sigma_max and sampler.sigmas both set: an explicit grid starts at its own first level; "
-            "set one of them to null"
+            "sampler.sigma_max / sigma_min and sampler.sigmas both set: an explicit grid has its own first "
+            "and last levels; set one of them to null"
         )
-    return value
+    if top is not None and low is not None and not low < top:
+        raise UserInputError(f"sampler.sigma_min ({low:g}) must be below sampler.sigma_max ({top:g})")
+    return top, low
 
 
 def _check_sigmas(sigmas, steps: int) -> list[float] | None:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Generated", "TrajectoryRecorder", "generate", "process_starting_at"]
+__all__ = ["Generated", "TrajectoryRecorder", "generate", "sampling_process"]
 
 
 class Generated(tuple):
@@ -87,6 +87,7 @@ def generate(
     progress: bool = False,
     sigmas: Sequence[float] | None = None,
     sigma_max: float | None = None,
+    sigma_min: float | None = None,
     **sampler_opts,
 ) -> Generated:
     """Sample one shape per seed.
@@ -109,6 +110,8 @@ def generate(
             the prior there (``sampler.sigma_max``: a late start). The prior is the process's own at that
             level (EDM: ``N(0, sigma_max^2 I)``), which ignores the data's spread, so a start far below
             ``sigma_max`` trades a prior mismatch for steps spent where shapes form; measure it.
+        sigma_min: end the ``schedule`` grid at this level instead of the process's ``sigma_min``; the last
+            step then denoises from it to 0 (``sampler.sigma_min``: an early stop).
         **sampler_opts: options of ``sampler`` (``S_churn``, ``rtol``, ...), checked against its signature
             before the first batch (ValueError naming the sampler's options).
 
@@ -138,7 +141,7 @@ def generate(
         from gen3d.guidance import ClassifierFreeGuidance
 
         model = ClassifierFreeGuidance(denoiser, guidance, null_label)
-    process = process_starting_at(process, sigma_max, sigmas)
+    process = sampling_process(process, sigma_max, sigma_min, sigmas)
     if sigmas is None:
         grid = get_schedule(schedule, steps, process.sigma_min, process.sigma_max, rho=rho)
     else:
@@ -181,22 +184,22 @@ def generate(
     return Generated(torch.cat(out), nfes, sizes)
 
 
-def process_starting_at(process, sigma_max: float | None, sigmas):
-    """``process`` itself, or a copy whose ``sigma_max`` (the grid's start and the prior's level) is
-    ``sigma_max``; refused together with an explicit grid or at or below the process's ``sigma_min``."""
-    if sigma_max is None:
+def sampling_process(process, sigma_max: float | None = None, sigma_min: float | None = None, sigmas=None):
+    """``process`` itself, or a copy whose ``sigma_max`` (the grid's start and the prior's level) and/or
+    ``sigma_min`` (the last level before the final denoise to 0) are the given ones (``sampler.sigma_max``,
+    ``sampler.sigma_min``). Refused together with an explicit ``sigmas`` grid, or unless
+    ``0 < sigma_min < sigma_max`` (both finite)."""
+    if sigma_max is None and sigma_min is None:
         return process
     if sigmas is not None:
-        raise ValueError("give sigma_max or an explicit sigmas grid, not both")
-    level = float(sigma_max)
-    if not math.isfinite(level) or level <= float(process.sigma_min):
-        raise ValueError(
-            f"sigma_max must be finite and above the process's sigma_min {float(process.sigma_min):g}, "
-            f"got {sigma_max}"
-        )
+        raise ValueError("give sigma_max / sigma_min or an explicit sigmas grid, not both")
+    top = float(process.sigma_max if sigma_max is None else sigma_max)
+    low = float(process.sigma_min if sigma_min is None else sigma_min)
+    if not (math.isfinite(top) and 0 < low < top):
+        raise ValueError(f"sampling levels need 0 < sigma_min < sigma_max (finite), got {low:g} and {top:g}")
     from gen3d.processes import get_process
 
-    return get_process(**{**process.config(), "sigma_max": level})
+    return get_process(**{**process.config(), "sigma_max": top, "sigma_min": low})
 
 
 _ONE_BATCH = "record a trajectory with all shapes in one batch"

@@ -82,9 +82,10 @@ def run(args: argparse.Namespace) -> int:
     denoiser, config, process = load_denoiser(args.ckpt, map_location=device)
     inputs = _read_inputs(args)
     settings, group = _settings(config, args)
-    from gen3d.generate import process_starting_at
+    from gen3d.generate import sampling_process
 
-    process = process_starting_at(process, group.get("sigma_max"), None)  # sampler.sigma_max: late start
+    # sampler.sigma_max / sigma_min: a late start, an early stop
+    process = sampling_process(process, group.get("sigma_max"), group.get("sigma_min"))
     kind = _model_kind(args.normalize, config, inputs.kind)
     mode = args.frame or ("given" if inputs.units == "cache" else "partial")
     _check_frame(mode, kind)

@@ -289,7 +289,7 @@ def _with_sampler_group(config: dict, overrides: list[str], sampler: str | None,
 
 
 def _options(group: dict) -> dict:
-    """The sampler options of a sampler group (every key but name, steps, schedule, rho, sigmas)."""
+    """The sampler options of a sampler group (every key but ``gen3d.config.SAMPLER_KEYS``)."""
     from gen3d.config import SAMPLER_KEYS
 
     return {k: v for k, v in group.items() if k not in SAMPLER_KEYS}
@@ -394,6 +394,7 @@ def _generate(
             rho=group["rho"],
             sigmas=group.get("sigmas"),
             sigma_max=group.get("sigma_max"),
+            sigma_min=group.get("sigma_min"),
             progress=progress,
             **_options(group),
         )
@@ -421,6 +422,7 @@ def _sample_file(result, config: dict, seeds, labels: _Labels, cache, recorder, 
         "rho": group["rho"],
         "sigmas": group.get("sigmas"),
         "sigma_max": group.get("sigma_max"),
+        "sigma_min": group.get("sigma_min"),
         "sampler_options": effective_options(group["name"], _options(group)),
         **result.nfe_meta(),
         **run_meta,

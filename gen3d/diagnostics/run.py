@@ -103,12 +103,12 @@ def _commitment(denoiser, process, sets, plan, gen, meter, num_classes, route, c
 
 def _collapse(denoiser, process, sets, plan, gen, meter, null_label, batch_size, group: dict) -> dict:
     from gen3d.config import SAMPLER_KEYS
-    from gen3d.generate import process_starting_at
+    from gen3d.generate import sampling_process
 
     opts = {k: v for k, v in group.items() if k not in SAMPLER_KEYS}
     scan = collapse_scan(
         denoiser,
-        process_starting_at(process, group.get("sigma_max"), group.get("sigmas")),
+        sampling_process(process, group.get("sigma_max"), group.get("sigma_min"), group.get("sigmas")),
         sets.train,
         sets.heldout,
         n_samples=plan.collapse_samples,

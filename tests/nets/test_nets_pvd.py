@@ -20,10 +20,11 @@ def build(num_classes=0, seed=0, **kw):
     return get_backbone("pvd", "tiny", num_classes=num_classes, **kw)
 
 
-@pytest.fixture
-def net(perturb_parameters):
-    """A tiny conditional net with every parameter (zero-initialised head and gates included) perturbed."""
-    n = build(num_classes=2)
+@pytest.fixture(params=[0, 8], ids=["no-local", "local8"])
+def net(request, perturb_parameters):
+    """A tiny conditional net (without and with the full-resolution local block) with every parameter
+    (zero-initialised head and gates included) perturbed."""
+    n = build(num_classes=2, local_neighbours=request.param)
     perturb_parameters(n)
     return n
 
@@ -197,3 +198,21 @@ def test_every_size_builds_and_config_rebuilds_the_same_architecture(monkeypatch
     assert 1_500_000 <= counts["small"] <= 2_500_000, counts
     assert 26_000_000 <= counts["paper"] <= 29_000_000, counts  # PVD: 27.6M
     assert list(counts.values()) == sorted(counts.values())
+
+
+def test_local_block_changes_the_output_and_is_refused_when_malformed(gen):
+    """local_neighbours adds a block that sees each point's neighbourhood; bad values are refused."""
+    x, c = torch.randn(2, 256, 3, generator=gen), torch.randn(2, generator=gen)
+    plain, local = build(seed=3), build(seed=3, local_neighbours=8)
+    assert local.num_parameters() > plain.num_parameters()
+    assert get_backbone(**local.config()).config() == local.config()
+    for n in (plain, local):
+        torch.manual_seed(5)
+        with torch.no_grad():
+            for p in n.parameters():
+                p.add_(0.05 * torch.randn(p.shape))
+    with torch.no_grad():
+        assert not torch.allclose(plain(x, c), local(x, c))
+    for bad in ({"local_neighbours": -1}, {"local_neighbours": 8, "local_radius": 0.0}):
+        with pytest.raises(ValueError, match="local_neighbours must be >= 0"):
+            build(**bad)

@@ -199,14 +199,16 @@ def test_explicit_sigmas_must_start_at_the_prior(points_ckpt):
     assert out.x.shape == (1, 8, 3)
 
 
-def test_sampler_sigma_max_is_a_late_start_through_the_cli(points_ckpt, tmp_path):
-    """--set sampler.sigma_max=S starts the grid at S with the prior drawn there (std S), recorded in meta."""
+def test_sampler_sigma_max_and_min_through_the_cli(points_ckpt, tmp_path):
+    """--set sampler.sigma_max=S starts the grid at S with the prior drawn there (std S); sampler.sigma_min
+    ends it before the final denoise; both recorded in meta."""
     out = tmp_path / "late.npz"
     extra = ["--n", "2", "--points", "512", "--set", "sampler.sigma_max=3", "--record-trajectory", "1"]
-    assert run_sample(points_ckpt, out, *extra) == 0
+    assert run_sample(points_ckpt, out, *extra, "--set", "sampler.sigma_min=0.05") == 0
     s = load_samples(out)
-    assert s.meta["sigma_max"] == 3.0
+    assert s.meta["sigma_max"] == 3.0 and s.meta["sigma_min"] == 0.05
     assert s.traj_sigmas[0] == pytest.approx(3.0)
+    assert s.traj_sigmas[-2] == pytest.approx(0.05) and s.traj_sigmas[-1] == 0  # early stop, then denoise
     assert float(np.std(s.trajectory[0])) == pytest.approx(3.0, rel=0.05)  # the prior, 3072 values
     assert run_sample(points_ckpt, tmp_path / "full.npz", "--n", "2", "--points", "512") == 0
     assert not np.allclose(load_samples(tmp_path / "full.npz").points, s.points)
@@ -217,6 +219,9 @@ def test_sampler_sigma_max_is_a_late_start_through_the_cli(points_ckpt, tmp_path
     [
         (["sampler.sigma_max=-1"], "sampler.sigma_max must be a positive finite number"),
         (["sampler.sigma_max=3", "sampler.sigmas=[80,10,0]"], "both set"),
+        (["sampler.sigma_min=0.5", "sampler.sigmas=[80,10,0]"], "both set"),
+        (["sampler.sigma_max=3", "sampler.sigma_min=3"], "must be below sampler.sigma_max"),
+        (["sampler.sigma_min=nan"], "sampler.sigma_min must be a positive finite number"),
     ],
 )
 def test_sampler_sigma_max_refused(points_ckpt, tmp_path, no_sampling, capsys, sets, message):

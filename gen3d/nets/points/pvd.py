@@ -17,6 +17,8 @@ Architecture, for L = 3 levels, stride s = 4 and N = 1024 input points (tensor s
         FP l     : 3-NN inverse-distance interpolation of level l+1 features onto the points of level l,
                    concatenated with the skip h_l -> 2 x [1x1 conv -> GN -> FiLM -> SiLU]
                                                                                    g_0 (B, 32, 1024)
+    (option local_neighbours = K > 0: after the stem, h_0 += SA over every point's K nearest points within
+     local_radius, the surface around each point at the scale of the point spacing)
     head       : 1x1 conv -> GN -> FiLM -> SiLU -> 1x1 conv (3), zero-initialised, so F = 0 at init
                                                                                    out (B, 1024, 3)
 
@@ -194,7 +196,8 @@ def three_nn_interpolate(
 @dataclass
 class _Level:
     """Points of one level: ``coords`` (B, n_l, 3) in the unit-ball frame; ``group`` (B, n_l, K): indices of
-    each centre's neighbours among the previous level's points (None at level 0)."""
+    each centre's neighbours among the previous level's points; at level 0, the local block's neighbourhoods
+    among the level's own points (None without a local block)."""
 
     coords: torch.Tensor
     group: torch.Tensor | None
@@ -297,6 +300,11 @@ class PointVoxelUNet(Backbone):
         mlp_ratio: attention MLP hidden width / coarsest width.
         emb_dim: width of the noise/class embedding.
         head_channels: width of the per-point output head.
+        local_neighbours: K of an optional full-resolution local block at level 0 (0: none): every point
+            groups its K nearest points within ``local_radius`` (unit-ball frame), shared MLP of relative
+            positions and features, max pool, added to the stem's features. It lets the net see the surface
+            around each point at the scale of the point spacing, finer than any voxel branch.
+        local_radius: radius of that neighbourhood.
         num_classes: number of class labels (0 = unconditional); label ``num_classes`` is the null class.
         size: preset name recorded in ``config()`` (informational).
     """
@@ -315,6 +323,8 @@ class PointVoxelUNet(Backbone):
         mlp_ratio: float = 2.0,
         emb_dim: int = 64,
         head_channels: int = 64,
+        local_neighbours: int = 0,
+        local_radius: float = 0.15,
         num_classes: int = 0,
         size: str | None = None,
     ):
@@ -323,6 +333,11 @@ class PointVoxelUNet(Backbone):
         res = [int(r) for r in voxel_resolutions]
         fp = [int(c) for c in fp_channels]
         self._validate(stem_channels, sa, res, fp, stride, attn_depth, attn_heads, mlp_ratio, emb_dim)
+        if int(local_neighbours) < 0 or not float(local_radius) > 0:
+            raise ValueError(
+                f"pvd: local_neighbours must be >= 0 (0: no local block) and local_radius > 0, got "
+                f"{local_neighbours} and {local_radius}"
+            )
         self._record_config(
             size,
             stem_channels=stem_channels,
@@ -335,6 +350,8 @@ class PointVoxelUNet(Backbone):
             mlp_ratio=mlp_ratio,
             emb_dim=emb_dim,
             head_channels=head_channels,
+            local_neighbours=int(local_neighbours),
+            local_radius=float(local_radius),
             num_classes=num_classes,
         )
         self.num_classes = num_classes
@@ -347,6 +364,13 @@ class PointVoxelUNet(Backbone):
         # Level 0: point-voxel features of all points (a point MLP when it has no voxel branch).
         r0 = self.resolutions[0]
         self.stem = PVConv(3, stem_channels, r0, emb_dim) if r0 else PointMLP([3, stem_channels], emb_dim)
+        # Optional full-resolution local block (SA with every point as a centre), residual on the stem.
+        self.local_neighbours, self.local_radius = int(local_neighbours), float(local_radius)
+        self.local = (
+            SetAbstraction(stem_channels, stem_channels, self.local_radius, emb_dim)
+            if self.local_neighbours
+            else None
+        )
         # Encoder: SA (+ PVConv) per level.
         self.sa = nn.ModuleList(
             SetAbstraction(widths[l], widths[l + 1], r, emb_dim) for l, (_, r, _) in enumerate(sa)
@@ -427,7 +451,9 @@ class PointVoxelUNet(Backbone):
     def _pyramid(self, x: torch.Tensor) -> list[_Level]:
         """Level coordinates and SA neighbourhoods from ``x`` (B, N, 3), in float32 (autocast off)."""
         with torch.autocast(device_type=x.device.type, enabled=False):
-            levels = [_Level(normalize_points(x.float()), None)]
+            u = normalize_points(x.float())
+            local = ball_group(u, u, self.local_radius, self.local_neighbours) if self.local else None
+            levels = [_Level(u, local)]  # level 0's group: the local block's neighbourhoods (or None)
             for radius, k in zip(self.radii, self.neighbours):
                 prev = levels[-1].coords
                 centre_idx = farthest_point_sample(prev, prev.shape[1] // self.stride)  # (B, n_l)
@@ -452,6 +478,9 @@ class PointVoxelUNet(Backbone):
             h = self.stem(h_in, self._voxel_coords(levels[0].coords, self.resolutions[0]), emb)
         else:
             h = self.stem(h_in, emb)
+        if self.local is not None:
+            assert levels[0].group is not None
+            h = h + self.local(h, levels[0].coords, levels[0].coords, levels[0].group, emb)
         skips = [h]  # h_l (B, c_l, n_l)
         # Encoder: SA + optional PVConv per level.
         for l, (sa, voxel) in enumerate(zip(self.sa, self.sa_voxel), start=1):
