@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["Generated", "TrajectoryRecorder", "generate", "sampling_process"]
+__all__ = ["Generated", "TrajectoryRecorder", "generate", "sampling_process", "check_grid_start"]
 
 
 class Generated(tuple):
@@ -148,14 +148,7 @@ def generate(
         grid = torch.as_tensor([float(v) for v in sigmas], dtype=torch.float64)
         if grid.numel() != steps + 1:
             raise ValueError(f"sigmas holds {grid.numel() - 1} steps, but steps is {steps}")
-        # The prior is the process's kernel at sigma_max: a grid starting elsewhere would integrate the
-        # ODE from a state at the wrong noise level (a silently wrong sample).
-        if not math.isclose(float(grid[0]), float(process.sigma_max), rel_tol=1e-6):
-            raise ValueError(
-                f"sigmas must start at the process's sigma_max {float(process.sigma_max):g} (the prior is "
-                f"drawn there), got {float(grid[0]):g}; start the grid there, or give sigma_max "
-                "(sampler.sigma_max) and a schedule instead of an explicit grid"
-            )
+        check_grid_start(grid, process)
     grid = grid.to(device)
     out, nfes, sizes = [], [], []
     bar = _progress(len(seeds), progress)
@@ -182,6 +175,19 @@ def generate(
     if bar is not None:
         bar.close()
     return Generated(torch.cat(out), nfes, sizes)
+
+
+def check_grid_start(grid, process) -> None:
+    """ValueError unless the explicit grid ``grid`` (decreasing levels) starts at ``process.sigma_max``: the
+    prior is the process's kernel there, so a grid starting elsewhere would integrate the ODE from a state at
+    the wrong noise level (a silently wrong sample)."""
+    first = float(grid[0])
+    if not math.isclose(first, float(process.sigma_max), rel_tol=1e-6):
+        raise ValueError(
+            f"sigmas must start at the process's sigma_max {float(process.sigma_max):g} (the prior is drawn "
+            f"there), got {first:g}; start the grid there, or give sigma_max (sampler.sigma_max) and a "
+            "schedule instead of an explicit grid"
+        )
 
 
 def sampling_process(process, sigma_max: float | None = None, sigma_min: float | None = None, sigmas=None):

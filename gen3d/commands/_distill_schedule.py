@@ -54,6 +54,8 @@ def run_schedule(args: argparse.Namespace, teacher, config: dict, process, devic
     seconds = time.monotonic() - t0
     stored = config["sampler"]
     keep = stored if stored["name"] == args.solver else {k: stored[k] for k in ("schedule", "rho")}
+    # the fitted grid has its own first and last levels: drop a teacher's sampler.sigma_max / sigma_min
+    keep = {k: v for k, v in keep.items() if k not in ("sigma_max", "sigma_min")}
     group = {**keep, "name": args.solver, "steps": args.steps, "sigmas": tuned.sigmas}
     record = {
         "method": "schedule",

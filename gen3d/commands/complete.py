@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     from gen3d.completion.complete import complete_raw
     from gen3d.completion.completion_file import CompletionFile, save_completions
+    from gen3d.errors import UserInputError
+    from gen3d.generate import sampling_process
     from gen3d.models import load_denoiser
 
     _check_counts(args)
@@ -82,10 +84,10 @@ def run(args: argparse.Namespace) -> int:
     denoiser, config, process = load_denoiser(args.ckpt, map_location=device)
     inputs = _read_inputs(args)
     settings, group = _settings(config, args)
-    from gen3d.generate import sampling_process
-
-    # sampler.sigma_max / sigma_min: a late start, an early stop
-    process = sampling_process(process, group.get("sigma_max"), group.get("sigma_min"))
+    try:  # sampler.sigma_max / sigma_min: a late start, an early stop
+        process = sampling_process(process, group.get("sigma_max"), group.get("sigma_min"))
+    except ValueError as e:
+        raise UserInputError(f"sampler levels: {e}") from None
     kind = _model_kind(args.normalize, config, inputs.kind)
     mode = args.frame or ("given" if inputs.units == "cache" else "partial")
     _check_frame(mode, kind)

@@ -23,8 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="point clouds: points per generated shape (default: the training config's data.n_points); "
-        "the point backbones take any count, so a model trained on 512 points can make 2048-point shapes. "
-        "Recorded in the sample file (points_trained)",
+        "the point backbones take any count (pvd: at least 4^levels), so a model trained on 512 points can "
+        "make 2048-point shapes. Recorded in the sample file (points, points_trained); refused for PFGM++ "
+        "with D_per_dim, whose kernel depends on the point count",
     )
     parser.add_argument(
         "--sampler",
@@ -206,10 +207,7 @@ def run(args: argparse.Namespace) -> int:
     config = _with_sampler_group(config, args.overrides, args.sampler, args.steps)
     data = config["data"]
     _check_args(args, data, config["sampler"]["name"])
-    points_meta = {}
-    if args.points is not None:
-        points_meta = {"points_trained": int(data["n_points"])}
-        data = config["data"] = {**data, "n_points": int(args.points)}
+    points_meta = _point_count(args.points, data, denoiser, process)
     cache = _denormalizer(data) if args.denormalize else None
     labels = _Labels.of(config, args.cls, args.guidance, args.n)
     seeds = np.arange(args.seed, args.seed + args.n, dtype=np.int64)
@@ -225,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
         recorder=recorder,
         device=device,
         progress=not args.no_progress,
+        points=points_meta.get("points"),
     )
     meta = {"guidance": args.guidance, **source, "ema": not args.raw_ema, **_up_axis_meta(data)}
     meta.update(points_meta)
@@ -236,6 +235,25 @@ def run(args: argparse.Namespace) -> int:
         _write_plys(args.ply_dir, seeds, sf.points)
     _report(args.n, path, config["sampler"], result)
     return 0
+
+
+def _point_count(points: int | None, data: dict, denoiser, process) -> dict:
+    """``--points``: {} (the trained count), or ``{"points": N, "points_trained": M}`` after checking that
+    the backbone takes N points and that the process does not depend on the point count."""
+    from gen3d.errors import UserInputError
+
+    if points is None:
+        return {}
+    trained = int(data["n_points"])
+    least = int(getattr(getattr(denoiser, "backbone", None), "min_points", 1))
+    if points < least:
+        raise UserInputError(f"--points {points}: this backbone needs at least {least} points per shape")
+    if points != trained and process.config().get("D_per_dim") is not None:
+        raise UserInputError(
+            f"--points {points}: this PFGM++ model sets D per data dimension (D_per_dim), so its noise "
+            f"kernel and prior depend on the point count; sample it at its trained {trained} points"
+        )
+    return {"points": int(points), "points_trained": trained}
 
 
 def _up_axis_meta(data: dict) -> dict:
@@ -369,6 +387,7 @@ def _generate(
     recorder,
     device: str,
     progress: bool,
+    points: int | None = None,
 ):
     """:func:`gen3d.generate.generate` of one shape per seed (``seeds`` (S,) int64) with the config's sampler
     group; returns its ``Generated`` (``x`` (S, ...) float32, NFE); a bad sampler setting is a user error."""
@@ -380,7 +399,7 @@ def _generate(
         return generate(
             denoiser,
             process,
-            _shape_per_sample(config["data"]),
+            _shape_per_sample(config["data"]) if points is None else (points, 3),
             seeds.tolist(),
             sampler=group["name"],
             steps=group["steps"],

@@ -135,7 +135,10 @@ def collapse_scan(
     if sigmas is None:
         grid = get_schedule(schedule, steps, process.sigma_min, process.sigma_max, rho=rho)
     else:  # an explicit grid (sampler.sigmas: a tuned schedule or a distilled student)
+        from gen3d.generate import check_grid_start
+
         grid = torch.as_tensor([float(v) for v in sigmas], dtype=torch.float64)
+        check_grid_start(grid, process)  # the prior below is drawn at process.sigma_max
     sig = [float(s) for s in grid]
 
     def counted(x, s, c):

@@ -103,12 +103,20 @@ def _commitment(denoiser, process, sets, plan, gen, meter, num_classes, route, c
 
 def _collapse(denoiser, process, sets, plan, gen, meter, null_label, batch_size, group: dict) -> dict:
     from gen3d.config import SAMPLER_KEYS
-    from gen3d.generate import sampling_process
+    from gen3d.errors import UserInputError
+    from gen3d.generate import check_grid_start, sampling_process
 
     opts = {k: v for k, v in group.items() if k not in SAMPLER_KEYS}
+    try:  # sampler.sigma_max / sigma_min (a late start, an early stop) or an explicit grid from the prior
+        levels = (group.get("sigma_max"), group.get("sigma_min"), group.get("sigmas"))
+        process = sampling_process(process, *levels)
+        if group.get("sigmas") is not None:
+            check_grid_start(group["sigmas"], process)
+    except ValueError as e:
+        raise UserInputError(f"sampler levels: {e}") from None
     scan = collapse_scan(
         denoiser,
-        sampling_process(process, group.get("sigma_max"), group.get("sigma_min"), group.get("sigmas")),
+        process,
         sets.train,
         sets.heldout,
         n_samples=plan.collapse_samples,

@@ -136,10 +136,11 @@ class SampleGallery(L.Callback):
     (fixed seeds, so pictures are comparable across steps), save ``<out_dir>/step_XXXXXXX.png`` and log it
     to the logger when it supports images.
 
-    ``sampler``, ``steps``, ``schedule``, ``rho`` and ``sampler_options`` (e.g. ``{"S_churn": 40}``) go to
-    :func:`gen3d.generate.generate`; the options are checked against the sampler's signature here, so a bad
-    one fails when the callback is built, not at the first gallery. ``renderer``: "auto" (Open3D in a child
-    process killed after ``render_timeout`` seconds, when installed; else matplotlib) or "matplotlib".
+    ``sampler``, ``steps``, ``schedule``, ``rho``, ``sigma_max``, ``sigma_min`` and ``sampler_options`` (e.g.
+    ``{"S_churn": 40}``) go to :func:`gen3d.generate.generate`; the options are checked against the sampler's
+    signature here, so a bad one fails when the callback is built, not at the first gallery. ``renderer``:
+    "auto" (Open3D in a child process killed after ``render_timeout`` seconds, when installed; else
+    matplotlib) or "matplotlib".
     ``up_axis``: the training data's up axis ("x" | "y" | "z"), drawn vertical."""
 
     def __init__(
@@ -153,6 +154,8 @@ class SampleGallery(L.Callback):
         renderer: str = "auto",
         schedule: str = "karras",
         rho: float = 7.0,
+        sigma_max: float | None = None,
+        sigma_min: float | None = None,
         sampler_options: dict | None = None,
         render_timeout: float = 180.0,
         up_axis: str = "y",
@@ -170,6 +173,7 @@ class SampleGallery(L.Callback):
         self.sampler_options = check_options(sampler, sampler_options or {})
         self.schedule = schedule
         self.rho = float(rho)
+        self.sigma_max, self.sigma_min = sigma_max, sigma_min  # sampler.sigma_max / sigma_min
         self.out_dir = Path(out_dir)
         self.every_n_steps = int(every_n_steps)
         self.n_shapes = int(n_shapes)
@@ -211,6 +215,8 @@ class SampleGallery(L.Callback):
             device=pl_module.device,
             schedule=self.schedule,
             rho=self.rho,
+            sigma_max=self.sigma_max,
+            sigma_min=self.sigma_min,
             **self.sampler_options,
         )
         path = self.out_dir / f"step_{step:07d}.png"

@@ -200,19 +200,21 @@ def test_every_size_builds_and_config_rebuilds_the_same_architecture(monkeypatch
     assert list(counts.values()) == sorted(counts.values())
 
 
-def test_local_block_changes_the_output_and_is_refused_when_malformed(gen):
-    """local_neighbours adds a block that sees each point's neighbourhood; bad values are refused."""
+def test_local_block_changes_the_output_and_is_refused_when_malformed(gen, perturb_parameters):
+    """With every shared weight equal, the local block changes the output (it is used), and a zeroed local
+    block gives exactly the net without it (it is a residual on the stem); bad settings are refused."""
     x, c = torch.randn(2, 256, 3, generator=gen), torch.randn(2, generator=gen)
-    plain, local = build(seed=3), build(seed=3, local_neighbours=8)
-    assert local.num_parameters() > plain.num_parameters()
+    plain, local = build(), build(local_neighbours=8)
+    perturb_parameters(plain)
+    perturb_parameters(local)
+    missing, unexpected = local.load_state_dict(plain.state_dict(), strict=False)
+    assert unexpected == [] and missing and all(k.startswith("local.") for k in missing)
     assert get_backbone(**local.config()).config() == local.config()
-    for n in (plain, local):
-        torch.manual_seed(5)
-        with torch.no_grad():
-            for p in n.parameters():
-                p.add_(0.05 * torch.randn(p.shape))
     with torch.no_grad():
         assert not torch.allclose(plain(x, c), local(x, c))
+        for p in local.local.parameters():  # a zero local block leaves exactly the plain net
+            p.zero_()
+        torch.testing.assert_close(local(x, c), plain(x, c))
     for bad in ({"local_neighbours": -1}, {"local_neighbours": 8, "local_radius": 0.0}):
         with pytest.raises(ValueError, match="local_neighbours must be >= 0"):
             build(**bad)

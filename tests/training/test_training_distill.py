@@ -321,3 +321,19 @@ def test_distill_a_class_conditional_teacher(tmp_path, capsys):
         shapes[cls] = data["points"]
     assert not np.allclose(shapes["chair"], shapes["table"])  # the label reaches the student
     assert not np.allclose(shapes["chair"], shapes[None])
+
+
+def test_distill_schedule_drops_a_teachers_late_start(teacher_ckpt, tmp_path, capsys):
+    """A teacher sampled with sampler.sigma_max: the fitted grid has its own levels, so the student's sampler
+    group drops sigma_max / sigma_min, passes the config check and samples."""
+    state = torch.load(teacher_ckpt, map_location="cpu", weights_only=True)
+    state[CHECKPOINT_KEY]["config"]["sampler"].update({"sigma_max": 3.0, "sigma_min": 0.01})
+    late = tmp_path / "late.ckpt"
+    torch.save(state, late)
+    out = tmp_path / "sched"
+    argv = ["distill", "--ckpt", str(late), "--out", str(out), "--method", "schedule", "--steps", "2"]
+    argv += ["--shapes", "2", "--candidates", "6", "--no-progress", "--threads", "1"]
+    assert main(argv) == 0, capsys.readouterr().err
+    group = read_checkpoint(out / "checkpoints" / "last.ckpt")[CHECKPOINT_KEY]["config"]["sampler"]
+    assert group.get("sigma_max") is None and group.get("sigma_min") is None and group["sigmas"][0] == 80.0
+    assert _sample(out / "checkpoints" / "last.ckpt", tmp_path / "s.npz", "--n", "2") == 0

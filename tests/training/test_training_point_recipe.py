@@ -44,3 +44,6 @@ def test_recipe_trains_pvd_with_local_block_and_samples_more_points(tiny_cache, 
     s = load_samples(out)
     assert s.points.shape == (2, 128, 3) and np.isfinite(s.points).all()
     assert s.meta["points_trained"] == 64 and s.meta["sigma_max"] == 2.0
+    # fewer points than the hierarchy's levels need (tiny: 4^3 = 64) is refused before sampling
+    assert main([*sample[:-1], str(tmp_path / "few.npz"), "--points", "32", "--no-progress"]) == 2
+    assert not (tmp_path / "few.npz").exists()

@@ -174,9 +174,9 @@ def test_points_option_sets_the_generated_point_count(points_ckpt, tmp_path):
     assert run_sample(points_ckpt, tmp_path / "p.npz", "--n", "2", "--points", "37") == 0
     s = load_samples(tmp_path / "p.npz")
     trained = s.meta["points_trained"]
-    assert s.points.shape == (2, 37, 3) and trained != 37
+    assert s.points.shape == (2, 37, 3) and trained != 37 and s.meta["points"] == 37
     denoiser, config, process = load_denoiser(points_ckpt)
-    assert trained == config["data"]["n_points"]
+    assert trained == config["data"]["n_points"] == s.meta["config"]["data"]["n_points"]  # config as trained
     cond = torch.full((2,), config["experiment"]["class_names"].index("chair"), dtype=torch.long)
     group = config["sampler"]
     ref = generate(denoiser, process, (37, 3), [0, 1], sampler=group["name"], steps=2, cond=cond,

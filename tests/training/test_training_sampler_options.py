@@ -50,6 +50,8 @@ def test_config_takes_options_of_the_named_sampler():
         "schedule": "karras",
         "rho": 7.0,
         "sigmas": None,
+        "sigma_max": None,
+        "sigma_min": None,
         "S_churn": 30.0,
         "S_noise": 1.003,
         "S_max": math.inf,
