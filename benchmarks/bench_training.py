@@ -155,12 +155,12 @@ def main() -> None:
                 break
             res[label] = json.loads(out.stdout.strip().splitlines()[-1])
         for label, r in res.items():
-            ratio = res["default"]["s_per_step"] / r["s_per_step"] if "default" in res else float("nan")
+            ratio = f"{res['default']['s_per_step'] / r['s_per_step']:.2f}" if "default" in res else "-"
             sh = "/".join(f"{100 * r['shares'][k]:.0f}" for k in ("forward", "backward", "optimiser"))
             print(
                 f"{name:<18} {size:<6} {n:>5} {batch:>3} {precision:<4} {r['params_m']:>8.2f} | {label:<7} "
                 f"{r['s_per_step']:>7.3f} {batch / r['s_per_step']:>8.1f} {sh:>13} "
-                f"{r['peak_rss_gb']:>7.2f} | {ratio:>13.2f}"
+                f"{r['peak_rss_gb']:>7.2f} | {ratio:>13}"
             )
             if overrides:
                 print(f"{'':<18} overrides: {overrides}")
