@@ -429,6 +429,8 @@ def _check_values(cfg: dict) -> None:
         check_voxel_field(cfg["data"]["field"], cfg["data"]["tsdf_truncation"])
         flip_dims(cfg["data"]["augment_flip"])
         _check_grid_divides(cfg["data"]["resolution"], cfg["net"])
+    else:
+        _check_enough_points(cfg["data"].get("n_points"), cfg["net"])
     if cfg["trainer"]["max_time"] is not None:
         from gen3d.durations import parse_duration
 
@@ -437,6 +439,30 @@ def _check_values(cfg: dict) -> None:
     if not isinstance(edges, list) or sorted(edges) != edges:
         raise UserInputError(
             f"optim.sigma_buckets must be an increasing list of ln(sigma) edges, got {edges!r}"
+        )
+
+
+def _check_enough_points(n_points, net: dict) -> None:
+    """The hierarchical ``pvd`` net keeps 1/stride of the points per level: refuse at load a ``data.n_points``
+    below ``stride ** levels``, not at the first forward pass."""
+    if net.get("name") != "pvd" or isinstance(n_points, bool) or not isinstance(n_points, int):
+        return
+    import inspect
+
+    from gen3d.nets.points.pvd import PVD_SIZES, PointVoxelUNet
+
+    defaults = inspect.signature(PointVoxelUNet.__init__).parameters
+    kw = {k: defaults[k].default for k in ("stride", "sa_blocks")}
+    kw.update({k: v for k, v in PVD_SIZES.get(net.get("size") or "", {}).items() if k in kw})
+    kw.update({k: v for k, v in net.items() if k in kw})
+    try:
+        least = int(kw["stride"]) ** len(kw["sa_blocks"])
+    except (TypeError, ValueError):
+        return  # malformed net options: the backbone factory names them
+    if n_points < least:
+        raise UserInputError(
+            f"data.n_points {n_points} is too few for net pvd: {len(kw['sa_blocks'])} levels of stride "
+            f"{kw['stride']} need at least {least} points per shape"
         )
 
 

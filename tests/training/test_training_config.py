@@ -18,6 +18,7 @@ SHIPPED = [
     "demo_voxels_yukawa",
     "pc15k_chair_yukawa",
     "modelnet_vox32",
+    "modelnet_cpu",
 ]
 
 

@@ -19,6 +19,6 @@ def test_config_fast_dev_run(name, tiny_cache, tmp_path):
         "trainer.enable_progress_bar=false",
         "trainer.accelerator=cpu",
     ]
-    sets.append("data.resolution=8" if cfg["data"]["type"] == "voxels" else "data.n_points=32")
+    sets.append("data.resolution=8" if cfg["data"]["type"] == "voxels" else "data.n_points=64")
     args = ["fit", "--config", name, "--threads", "1"] + [a for s in sets for a in ("--set", s)]
     assert main(args) == 0

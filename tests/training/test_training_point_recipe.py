@@ -3,15 +3,18 @@ options it names (the hierarchical pvd net with its local block), and its checkp
 point count from a late start."""
 
 import numpy as np
+import pytest
 
 from gen3d.cli import main
 from gen3d.config import load_config
+from gen3d.errors import UserInputError
 from gen3d.models import load_denoiser
 from gen3d.sample_file import load_samples
 
 
 def test_modelnet_cpu_config_loads_with_its_budget():
     cfg = load_config("modelnet_cpu")
+    assert cfg["net"]["name"] == "pvd" and cfg["process"]["sigma_max"] == 3.0
     assert cfg["trainer"]["max_time"] == "25m" and cfg["optim"]["lr_decay"] == "cosine"
     assert cfg["data"]["val_split"] is None and cfg["sampler"]["steps"] == 18  # 35 NFE with Heun
 
@@ -47,3 +50,11 @@ def test_recipe_trains_pvd_with_local_block_and_samples_more_points(tiny_cache, 
     # fewer points than the hierarchy's levels need (tiny: 4^3 = 64) is refused before sampling
     assert main([*sample[:-1], str(tmp_path / "few.npz"), "--points", "32", "--no-progress"]) == 2
     assert not (tmp_path / "few.npz").exists()
+
+
+def test_too_few_points_for_pvd_refused_at_config_load():
+    with pytest.raises(UserInputError, match="need at least 64 points"):
+        load_config("modelnet_cpu", ["data.n_points=32"])
+    with pytest.raises(UserInputError, match="need at least 16 points"):
+        load_config("modelnet_cpu", ["data.n_points=8", "net.sa_blocks=[[32,0.2,8],[48,0.4,8]]"])
+    assert load_config("modelnet_cpu", ["data.n_points=64"])["data"]["n_points"] == 64
