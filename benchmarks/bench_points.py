@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _cli import cell, run_gen3d
+from _cli import cell, checkpoint_step, fit_to_budget, run_gen3d
 
 
 def _prepare(root: str, cat: str, out: Path) -> Path:
@@ -48,27 +48,11 @@ def _prepare(root: str, cat: str, out: Path) -> Path:
 
 def _fit(args, cache: Path, out: Path) -> tuple[Path, str]:
     """Train (or reuse ``--ckpt``); the checkpoint and a budget string (minutes, steps)."""
-    import torch
-
     if args.ckpt:
-        ckpt = Path(args.ckpt)
-        step = int(torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"])
-        return ckpt, f"{step} steps (given checkpoint)"
-    runs = out / "runs"
-    sets = ["--set", f"data.cache_dir={cache}", "--set", f"experiment.run_dir={runs}"]
-    if args.steps:
-        sets += ["--set", f"trainer.max_steps={args.steps}", "--set", "trainer.max_time=null"]
-    else:
-        sets += ["--set", f"trainer.max_time={args.budget}"]
-    sets += ["--set", "trainer.enable_progress_bar=false"]
-    for o in args.overrides:
-        sets += ["--set", o]
-    t_fit = run_gen3d("fit", "--config", args.config, *sets)
-    from gen3d.config import load_config
-
-    name = load_config(args.config, args.overrides)["experiment"]["name"]
-    ckpt = runs / name / "checkpoints" / "last.ckpt"
-    step = int(torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"])
+        return Path(args.ckpt), f"{checkpoint_step(args.ckpt)} steps (given checkpoint)"
+    ckpt, t_fit, step = fit_to_budget(
+        args.config, cache, out / "runs", args.budget, args.steps, args.overrides
+    )
     return ckpt, f"{t_fit / 60:.1f} min, {step} steps"
 
 

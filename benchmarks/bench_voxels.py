@@ -35,7 +35,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from _cli import cell, run_gen3d
+from _cli import cell, fit_to_budget, run_gen3d
 
 
 def _read_grids(path: Path) -> np.ndarray:
@@ -89,23 +89,9 @@ def main() -> None:
     cache = out / "cache"
     prep = ["--out", str(cache), "--voxels", str(r), "--points", "1024", "--up", args.up, "--no-progress"]
     run_gen3d("prepare", "voxels", str(out / "data"), *prep)
-    runs = out / "runs"
-    sets = ["--set", f"data.cache_dir={cache}", "--set", f"experiment.run_dir={runs}"]
-    if args.steps:
-        sets += ["--set", f"trainer.max_steps={args.steps}", "--set", "trainer.max_time=null"]
-    else:
-        sets += ["--set", f"trainer.max_time={args.budget}"]
-    sets += ["--set", "trainer.enable_progress_bar=false"]
-    for o in args.overrides:
-        sets += ["--set", o]
-    t_fit = run_gen3d("fit", "--config", args.config, *sets)
-    from gen3d.config import load_config
-
-    name = load_config(args.config, args.overrides)["experiment"]["name"]
-    ckpt = runs / name / "checkpoints" / "last.ckpt"
-    import torch
-
-    step = int(torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"])
+    ckpt, t_fit, step = fit_to_budget(
+        args.config, cache, out / "runs", args.budget, args.steps, args.overrides
+    )
 
     from gen3d.datasets.cache import ShapeCache
 

@@ -442,19 +442,26 @@ def _check_values(cfg: dict) -> None:
         )
 
 
+def _net_options(net: dict, keys: tuple[str, ...]) -> dict:
+    """The values of constructor arguments ``keys`` that the ``net`` group builds its backbone with: the
+    class defaults, then the size preset, then the group's own keys (as ``gen3d.nets.get_backbone``)."""
+    import inspect
+
+    from gen3d.nets.registry import BACKBONES, SIZES
+
+    defaults = inspect.signature(BACKBONES[net["name"]].__init__).parameters
+    kw = {k: defaults[k].default for k in keys}
+    kw.update({k: v for k, v in SIZES[net["name"]].get(net.get("size") or "", {}).items() if k in kw})
+    kw.update({k: v for k, v in net.items() if k in kw})
+    return kw
+
+
 def _check_enough_points(n_points, net: dict) -> None:
     """The hierarchical ``pvd`` net keeps 1/stride of the points per level: refuse at load a ``data.n_points``
     below ``stride ** levels``, not at the first forward pass."""
     if net.get("name") != "pvd" or isinstance(n_points, bool) or not isinstance(n_points, int):
         return
-    import inspect
-
-    from gen3d.nets.points.pvd import PVD_SIZES, PointVoxelUNet
-
-    defaults = inspect.signature(PointVoxelUNet.__init__).parameters
-    kw = {k: defaults[k].default for k in ("stride", "sa_blocks")}
-    kw.update({k: v for k, v in PVD_SIZES.get(net.get("size") or "", {}).items() if k in kw})
-    kw.update({k: v for k, v in net.items() if k in kw})
+    kw = _net_options(net, ("stride", "sa_blocks"))
     try:
         least = int(kw["stride"]) ** len(kw["sa_blocks"])
     except (TypeError, ValueError):
@@ -471,14 +478,9 @@ def _check_grid_divides(resolution, net: dict) -> None:
     first forward pass."""
     if net.get("name") != "unet3d" or isinstance(resolution, bool) or not isinstance(resolution, int):
         return
-    import inspect
+    from gen3d.nets.voxels.unet3d import resolution_factor
 
-    from gen3d.nets.voxels.unet3d import UNET3D_SIZES, UNet3D, resolution_factor
-
-    defaults = inspect.signature(UNet3D.__init__).parameters  # the class defaults, then the size, then net.*
-    kw = {k: defaults[k].default for k in ("patch_size", "channel_mult")}
-    kw.update({k: v for k, v in UNET3D_SIZES.get(net.get("size") or "", {}).items() if k in kw})
-    kw.update({k: v for k, v in net.items() if k in kw})
+    kw = _net_options(net, ("patch_size", "channel_mult"))
     try:
         factor = resolution_factor(kw["patch_size"], list(kw["channel_mult"]))
     except (TypeError, ValueError):
