@@ -117,8 +117,15 @@ def _plot(rows: list[dict], floor: float | None, path: str) -> None:
         rs = sorted(rs, key=lambda r: r["nfe"])
         nfe = [r["nfe"] for r in rs]
         y = [100 * r["cd"]["1nna"] for r in rs]
-        lo = [100 * (r["cd"]["1nna"] - r["cd"]["ci"]["1nna"]["lo"]) if r["cd"].get("ci") else 0 for r in rs]
-        hi = [100 * (r["cd"]["ci"]["1nna"]["hi"] - r["cd"]["1nna"]) if r["cd"].get("ci") else 0 for r in rs]
+        # error bars never negative: a re-centred interval can sit a rounding step off its point
+        lo = [
+            max(0.0, 100 * (r["cd"]["1nna"] - r["cd"]["ci"]["1nna"]["lo"])) if r["cd"].get("ci") else 0
+            for r in rs
+        ]
+        hi = [
+            max(0.0, 100 * (r["cd"]["ci"]["1nna"]["hi"] - r["cd"]["1nna"])) if r["cd"].get("ci") else 0
+            for r in rs
+        ]
         ax.errorbar(nfe, y, yerr=[lo, hi], marker="o", capsize=3, label=fam)
     if floor is not None:
         ax.axhline(100 * floor, color="grey", ls="--", label="training copies (floor)")

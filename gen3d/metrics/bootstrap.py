@@ -100,15 +100,14 @@ def bootstrap_intervals(
     """Intervals for ``estimates`` (``{"mmd": .., "cov": .., "1nna": ..}``, the values on the full sets).
 
     Returns ``{stat: {"lo", "hi", "std"}, "level", "n_boot", "seed", "method"}`` (JSON-ready). COV and 1-NNA
-    bounds are clipped to [0, 1], MMD's lower bound to 0.
+    bounds (both ends) are clipped to [0, 1], MMD's to [0, inf).
     """
     reps = bootstrap_replicates(d_gg, d_rr, d_gr, n_boot, seed, stats)
     out = {}
     for s in stats:
         lo, hi = interval(estimates[s], reps[s], level)
-        lo = max(lo, 0.0)
-        if s != "mmd":
-            hi = min(hi, 1.0)
+        top = np.inf if s == "mmd" else 1.0  # COV and 1-NNA are fractions; both ends clipped to their range
+        lo, hi = float(np.clip(lo, 0.0, top)), float(np.clip(hi, 0.0, top))
         out[s] = {"lo": lo, "hi": hi, "std": float(reps[s].std(ddof=1)) if n_boot > 1 else 0.0}
     out.update(
         level=level,
