@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     from gen3d.diagnostics.common import Meter
     from gen3d.diagnostics.data import load_shape_sets
     from gen3d.diagnostics.report import write_report
-    from gen3d.diagnostics.run import diagnose
+    from gen3d.diagnostics.run import diagnose, inapplicable
     from gen3d.errors import UserInputError
     from gen3d.models import load_denoiser
 
@@ -169,10 +169,13 @@ def run(args: argparse.Namespace) -> int:
         if args.steps < 1:
             raise UserInputError(f"--steps must be >= 1, got {args.steps}")
         config = dict(config, sampler=dict(config["sampler"], steps=args.steps))
-    plan, planned = _plan(_base_plan(args), budget, what, config, args.route, denoiser, sets, args.device)
+    skip = inapplicable(what, process, args.route, tuple(sets.train.shape[1:]))
+    todo = tuple(w for w in what if w not in skip)  # the budget goes to the estimators that apply
+    plan, planned = _plan(_base_plan(args), budget, todo, config, args.route, denoiser, sets, args.device)
     print(
-        f"gen3d diagnose: {', '.join(what)} on {len(sets.train)} training / {len(sets.heldout)} held-out "
-        f"shapes; about {planned} network evaluations planned"
+        f"gen3d diagnose: {', '.join(todo) or 'nothing'} on {len(sets.train)} training / "
+        f"{len(sets.heldout)} held-out shapes; about {planned} network evaluations planned"
+        + (f" ({', '.join(skip)}: not applicable to {process.name})" if skip else "")
     )
     meter = Meter(budget[1] if budget[0] == "minutes" else None, progress=_bar(planned, not args.no_progress))
     report = diagnose(

@@ -7,12 +7,14 @@ where kappa crosses 1/2 for K > 2 (a convention). Two routes:
 
 * **posterior** (:func:`posterior_commitment`): a class-conditional net trained with an unconditional branch
   gives ``p(c | x)`` from K + 1 calls by I4, ``D(x; sigma, null) = sum_c p(c|x) D(x; sigma, c)``, solved as
-  least squares on the simplex. I4 is the law of total expectation: it holds for PFGM++ too. Cost
+  least squares on the simplex. I4 is the law of total expectation: it holds for PFGM++ too, and for Yukawa
+  (of its own target ``y + κ_s (x - y)``, whose class-conditional means mix the same way). Cost
   M * L * (K + 1) NFE.
 * **U-turn** (:func:`uturn_commitment`): noise a labelled shape to sigma, regenerate it with the model's
   ancestral reverse SDE, classify the result; the retention equals phi for an exact model (I1, Gaussian
-  kernel only: for PFGM++ the Gaussian SDE step is an approximation). Works for any model; for unlabelled data
-  the labels are clusters of the training set (:mod:`gen3d.diagnostics.clusters`). Cost about M * L * steps.
+  kernel only: for PFGM++ the Gaussian SDE step is an approximation). Works for any model that regresses the
+  clean shape (refused for Yukawa, whose D is not E[y | x]); for unlabelled data the labels are clusters of
+  the training set (:mod:`gen3d.diagnostics.clusters`). Cost about M * L * steps.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from gen3d.diagnostics.common import (
     Meter,
     batches,
+    clean_target_refusal,
     commitment_threshold,
     crossing,
     full_cond,
@@ -242,8 +245,13 @@ def uturn_commitment(
     """Retention of the label after a U-turn at each sigma: data (M, ...), labels (M,), ``classify(shapes (B,
     ...)) -> (B,)`` labels; regeneration with ``steps`` ancestral steps on a Karras grid from sigma to
     ``sigma_min`` then 0 (at most sigma / 10 for the lowest levels). ``cond_label``: the null label of a
-    conditional net (None: unconditional)."""
+    conditional net (None: unconditional). ValueError for a process whose denoiser is not E[y | x] (Yukawa):
+    the ancestral step needs it."""
     from gen3d.samplers import get_schedule
+
+    reason = clean_target_refusal(process, "the U-turn route (ancestral steps)")
+    if reason:
+        raise ValueError(reason)
 
     meter = meter or Meter()
     nfe0 = meter.nfe

@@ -19,9 +19,11 @@ __all__ = [
     "SNAP_RATIO",
     "Meter",
     "commitment_threshold",
+    "clean_target_refusal",
     "crossing",
     "gaussian_kernel",
     "is_gaussian_kernel",
+    "regresses_clean_shape",
     "log_sigma_grid",
     "perturb",
 ]
@@ -91,6 +93,28 @@ def is_gaussian_kernel(process) -> bool:
     return (
         type(process).noise is Process.noise
         and type(process).perturb_with_target is Process.perturb_with_target
+    )
+
+
+def regresses_clean_shape(process) -> bool:
+    """True when ``process`` (None: a toy) trains its denoiser on the clean shape, ``D ≈ E[y | x]`` (EDM, VE,
+    VP, PFGM++); False for a process with its own regression target (Yukawa: ``y + κ_s (x - y)``)."""
+    if process is None:
+        return True
+    from gen3d.processes.base import Process
+
+    return type(process).perturb_with_target is Process.perturb_with_target
+
+
+def clean_target_refusal(process, estimator: str) -> str | None:
+    """None when ``estimator`` (a phrase, e.g. "the information curve") applies to ``process``; else the
+    one-line reason it does not: the estimator reads ``D`` as the posterior mean ``E[y | x]`` of the clean
+    shape, which a process with its own regression target does not learn."""
+    if regresses_clean_shape(process):
+        return None
+    return (
+        f"{estimator} reads D(x; sigma) as E[y | x], but {process.name} regresses its own target "
+        "(not the clean shape), so it does not apply to this process"
     )
 
 

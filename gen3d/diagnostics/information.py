@@ -8,7 +8,8 @@ held-out data, the gap ``I_train - I_heldout`` is a memorisation signal.
 
 PFGM++ (finite D): C is still the measured denoising residual (the model is trained to the posterior mean
 under its own kernel), but I-MMSE is Gaussian-only: I(sigma) is then reported as the same integral of C, not
-as a mutual information (``gaussian_identity=False``).
+as a mutual information (``gaussian_identity=False``). A process with its own regression target (Yukawa,
+``y + κ_s (x - y)``) is refused: its D is not E[y | x], so ``||y - D||^2`` is not a denoising error.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from gen3d.diagnostics.common import Meter, batches, crossing, full_cond, is_gaussian_kernel, perturb
+from gen3d.diagnostics.common import (
+    Meter,
+    batches,
+    clean_target_refusal,
+    crossing,
+    full_cond,
+    is_gaussian_kernel,
+    perturb,
+)
 from gen3d.random import GeneratorLike
 
 __all__ = ["InformationCurve", "information_curve", "integrate_information", "sigma_at_information"]
@@ -77,8 +86,11 @@ def information_curve(
     One network evaluation per shape and level (M * L NFE). ``process`` supplies the kernel
     (``process.noise``; Gaussian when None). ``cond_label``: the label passed to a conditional net (its null
     label for the unconditional branch; None for an unconditional net). Stops early (``truncated``) when the
-    meter's deadline passes.
+    meter's deadline passes. ValueError for a process whose denoiser is not E[y | x] (Yukawa).
     """
+    reason = clean_target_refusal(process, "the information curve")
+    if reason:
+        raise ValueError(reason)
     sigmas = [float(s) for s in sigmas]
     if any(b >= a for a, b in zip(sigmas, sigmas[1:])):
         raise ValueError("sigmas must be strictly decreasing")

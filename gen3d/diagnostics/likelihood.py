@@ -12,10 +12,13 @@ standard error over the ``n_probe`` probes (the spread of the Hutchinson estimat
 ODE discretisation error, second order in the step, which the Gaussian closed-form test bounds: < 0.1 nat at
 64 steps in d = 12). Cost ``2 (steps - 1) (1 + 2 n_probe)`` NFE per shape.
 
-Prior term: Gaussian kernel, ``N(0, (sigma_max^2 + data_var) I)`` (``data_var``: the data's mean second moment
-per coordinate); PFGM++, the kernel around 0, ``p(x) ∝ (||x||^2 + r^2)^(-(d + D)/2)`` with ``r = sigma_max
-sqrt(D)`` (normalised: ``Gamma((d + D)/2) / (pi^(d/2) Gamma(D/2)) r^D``). The ODE identity holds for any
-kernel; only the prior term depends on it.
+Prior term: ``process.prior_log_density``, the exact log-density of the law the process's sampler draws at
+``sigma_max`` (:meth:`gen3d.processes.base.Process.prior_log_density`): EDM and VE ``N(0, sigma_max^2 I)``,
+VP ``N(0, (1 + sigma_max^2) I)``, PFGM++ its kernel around 0 (a multivariate t with D degrees of freedom),
+Yukawa its kernel around 0 (normal–inverse-Gaussian). The ODE identity holds for any kernel; only this term
+depends on it, and a process without an exact prior density is refused (NotImplementedError) before any
+network evaluation. With the prior the sampler really draws, ``ln p`` is the log-density of the model's own
+samples (up to the ODE and Hutchinson errors), whatever target the denoiser regresses.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from gen3d.random import GeneratorLike, rand
 
 GRID = "karras"
 
-__all__ = ["Likelihood", "pf_ode_log_likelihood", "prior_log_density"]
+__all__ = ["Likelihood", "pf_ode_log_likelihood", "prior_process"]
 
 
 @dataclass
@@ -53,24 +56,16 @@ class Likelihood:
         return asdict(self)
 
 
-def prior_log_density(x: torch.Tensor, sigma_max: float, process=None, data_var: float = 0.0) -> torch.Tensor:
-    """``ln p_{sigma_max}(x)`` (B,) float64 of the prior: Gaussian, or the PFGM++ kernel when ``process`` has
-    an ``augmented_dim``. x (B, ...)."""
-    xf = x.reshape(x.shape[0], -1).double()
-    n = xf.shape[1]
-    r2 = xf.square().sum(1)
-    if process is not None and hasattr(process, "augmented_dim"):
-        D = float(process.augmented_dim(n))
-        rr = sigma_max**2 * D
-        log_norm = (
-            math.lgamma((n + D) / 2)
-            - math.lgamma(D / 2)
-            - 0.5 * n * math.log(math.pi)
-            + 0.5 * D * math.log(rr)
-        )
-        return log_norm - 0.5 * (n + D) * torch.log(r2 + rr)
-    var = sigma_max**2 + data_var
-    return -0.5 * r2 / var - 0.5 * n * math.log(2 * math.pi * var)
+def prior_process(process, sigma_min: float, sigma_max: float):
+    """The process whose prior starts the ODE at ``sigma_max``: ``process`` itself, a copy of it at that
+    ``sigma_max`` (a late start), or EDM's Gaussian ``N(0, sigma_max^2 I)`` when ``process`` is None."""
+    from gen3d.processes import EDMProcess, get_process
+
+    if process is None:
+        return EDMProcess(sigma_min=sigma_min, sigma_max=sigma_max)
+    if float(process.sigma_max) == float(sigma_max):
+        return process
+    return get_process(**{**process.config(), "sigma_max": float(sigma_max), "sigma_min": float(sigma_min)})
 
 
 def _rademacher(shape, generator, device, dtype) -> torch.Tensor:
@@ -101,7 +96,6 @@ def pf_ode_log_likelihood(
     n_probe: int = 2,
     fd_rel: float = 1e-2,
     process=None,
-    data_var: float = 0.0,
     cond_label: int | None = None,
     generator: GeneratorLike = None,
     batch_size: int = 32,
@@ -109,11 +103,15 @@ def pf_ode_log_likelihood(
     meter: Meter | None = None,
 ) -> Likelihood:
     """``ln p_{sigma_min}(y)`` for each shape of data (S, ...) by the PF-ODE (module docstring). ``n_probe >=
-    2`` gives a stated error; fresh Rademacher probes at every step."""
+    2`` gives a stated error; fresh Rademacher probes at every step. ``process`` gives the prior term (None:
+    EDM's Gaussian); NotImplementedError, before any network evaluation, when it has no exact prior density.
+    """
     from gen3d.samplers import get_schedule
 
     if n_probe < 1 or steps < 1:
         raise ValueError("n_probe and steps must be >= 1")
+    prior_proc = prior_process(process, sigma_min, sigma_max)
+    prior_proc.prior_log_density(data[:1])  # refuses a process without an exact prior density, early
     meter = meter or Meter()
     nfe0 = meter.nfe
     up = [float(v) for v in get_schedule(GRID, steps, sigma_min, sigma_max)[:-1].flip(0)]
@@ -130,13 +128,16 @@ def pf_ode_log_likelihood(
             f2, g2 = _drift_and_div(denoiser, x_pred, s_next, cond, probes, fd_rel, meter)
             x = x + 0.5 * ds * (f1 + f2)
             acc += 0.5 * ds * (g1 + g2)
-        p0 = prior_log_density(x, sigma_max, process, data_var)
+        p0 = prior_proc.prior_log_density(x)  # ln p_{sigma_max}(x(sigma_max)), the sampler's own prior law
         logp.append(p0 + acc.mean(0))
         se.append(acc.std(0) / math.sqrt(n_probe) if n_probe > 1 else torch.full_like(p0, float("nan")))
         prior.append(p0)
     lp = torch.cat(logp)
     dim = int(data[0].numel())
-    notes = ["stderr: Hutchinson spread over probes only (not the ODE discretisation error)"]
+    notes = [
+        "stderr: Hutchinson spread over probes only (not the ODE discretisation error)",
+        f"prior term: the exact log-density of {prior_proc.name}'s prior at sigma_max = {float(sigma_max):g}",
+    ]
     return Likelihood(
         split=split,
         logp=lp.tolist(),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gen3d.atomic import atomic_path
 from gen3d.diagnostics.common import SNAP_RATIO
+from gen3d.diagnostics.report import applies
 
 __all__ = ["plot_all"]
 
@@ -134,7 +135,8 @@ def plot_likelihood(report: dict, path: Path) -> Path:
 
 
 def plot_all(report: dict, out_dir: str | os.PathLike) -> list[Path]:
-    """Every plot the report has data for, as PNGs in ``out_dir``."""
+    """Every plot the report has data for, as PNGs in ``out_dir`` (none for an estimator marked not
+    applicable)."""
     out = Path(out_dir)
     paths = []
     for key, fn in (
@@ -143,6 +145,6 @@ def plot_all(report: dict, out_dir: str | os.PathLike) -> list[Path]:
         ("collapse", plot_collapse),
         ("likelihood", plot_likelihood),
     ):
-        if key in report:
+        if applies(report, key):
             paths.append(fn(report, out / f"{key}.png"))
     return paths

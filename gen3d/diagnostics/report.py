@@ -10,7 +10,19 @@ from pathlib import Path
 
 from gen3d.atomic import atomic_write_text
 
-__all__ = ["markdown_summary", "write_report"]
+__all__ = ["applies", "markdown_summary", "write_report"]
+
+ESTIMATORS = {
+    "info": "information curve",
+    "commitment": "class commitment",
+    "collapse": "collapse scan",
+    "likelihood": "PF-ODE likelihood",
+}
+
+
+def applies(report: dict, key: str) -> bool:
+    """Whether ``report`` holds results for the estimator ``key`` (present, not marked not applicable)."""
+    return key in report and report[key].get("applicable", True)
 
 
 def _clean(v):
@@ -43,13 +55,13 @@ def markdown_summary(report: dict) -> str:
         "| estimate | value | reading |",
         "|---|---|---|",
     ]
-    if "commitment" in report:
+    if applies(report, "commitment"):
         c = report["commitment"]
         lines.append(
             f"| speciation σ_S ({c['route']} route, {c['num_classes']} classes) | {_f(s['sigma_S'])} | "
             "below it the sample has chosen its class; above it a Gaussian start loses nothing (note §5) |"
         )
-    if "collapse" in report:
+    if applies(report, "collapse"):
         c = report["collapse"]
         lines += [
             f"| collapse σ_C (P_snap = ½ vs training shapes) | {_f(s['sigma_C'])} | "
@@ -60,21 +72,27 @@ def markdown_summary(report: dict) -> str:
             f"{_f(c['near_copy_fraction_full_train'], '.0%')} | memorisation shows as the first well "
             "above the second |",
         ]
-    if "info" in report:
+    if applies(report, "info"):
         lines.append(
             f"| entropy-criterion σ_C (I_heldout = ln N = {report['info']['ln_N']:.2f}) | "
             f"{_f(s['sigma_C_entropy'])} | ill-conditioned for resampled point clouds (note §6) |"
         )
-    if "likelihood" in report:
+    if applies(report, "likelihood"):
         lk = s["log_likelihood_nats_per_dim"]
         lines.append(
             f"| PF-ODE log-likelihood, nats/dim, held-out / train | {lk['heldout']:.3f} / "
             f"{lk['train']:.3f} | train well above held-out: memorisation |"
         )
+    for key, title in ESTIMATORS.items():
+        if key in report and not applies(report, key):
+            reason = report[key]["reason"].replace("|", "\\|")  # a table cell: E[y | x]
+            lines.append(f"| {title} | not applicable | {reason} |")
     lines += [
         "",
         "Plots: "
-        + ", ".join(f"`{k}.png`" for k in ("info", "commitment", "collapse", "likelihood") if k in report)
+        + ", ".join(
+            f"`{k}.png`" for k in ("info", "commitment", "collapse", "likelihood") if applies(report, k)
+        )
         + "; every curve is in `report.json`.",
     ]
     notes = []
@@ -86,7 +104,14 @@ def markdown_summary(report: dict) -> str:
             "Above ~0.1 the unconditional branch is not the mixture of the conditional ones (note §9) and "
             "p(c|x) is unreliable there (at small σ all D_c approach x); compare with `--route uturn`."
         )
-    if not report["gaussian_kernel"]:
+    if not report.get("clean_target", True):
+        notes.append(
+            "This process regresses its own target, not the clean shape (D is not E[y | x]): the "
+            "information curve and the U-turn route do not apply; the posterior route (I4, the law of total "
+            "expectation), the collapse scan and the PF-ODE likelihood (prior: the process's own law at "
+            "σ_max) do."
+        )
+    elif not report["gaussian_kernel"]:
         notes.append(
             "This process's kernel is not Gaussian: I(σ) is ∫C dln(1/σ), not a mutual information, and the "
             "U-turn's retention = φ identity is an approximation; the posterior route and the collapse scan "

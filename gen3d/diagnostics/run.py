@@ -12,13 +12,20 @@ import torch
 from gen3d.diagnostics.clusters import NearestLabel, embed, kmeans
 from gen3d.diagnostics.collapse import collapse_scan
 from gen3d.diagnostics.commitment import posterior_commitment, uturn_commitment
-from gen3d.diagnostics.common import Meter, is_gaussian_kernel, log_sigma_grid
+from gen3d.diagnostics.common import (
+    Meter,
+    clean_target_refusal,
+    is_gaussian_kernel,
+    log_sigma_grid,
+    regresses_clean_shape,
+)
 from gen3d.diagnostics.data import ShapeSets
 from gen3d.diagnostics.information import information_curve, sigma_at_information
 from gen3d.diagnostics.likelihood import pf_ode_log_likelihood
 from gen3d.diagnostics.plan import WHAT, Plan
+from gen3d.diagnostics.report import applies
 
-__all__ = ["diagnose", "sampler_nfe"]
+__all__ = ["diagnose", "inapplicable", "sampler_nfe"]
 
 
 def sampler_nfe(name: str, steps: int) -> int:
@@ -26,6 +33,25 @@ def sampler_nfe(name: str, steps: int) -> int:
     return (
         2 * steps - 1 if name in ("heun", "edm_stochastic") else (steps if name != "adaptive" else 2 * steps)
     )
+
+
+def inapplicable(what: tuple[str, ...], process, route: str, sample_shape) -> dict[str, str]:
+    """``{estimator: reason}`` for the estimators in ``what`` that do not apply to ``process``: the
+    information curve and the U-turn route need ``D = E[y | x]`` (not Yukawa's own target); the likelihood
+    needs an exact prior density (every registered process has one). ``sample_shape``: one shape's."""
+    out = {}
+    reason = clean_target_refusal(process, "the information curve")
+    if "info" in what and reason:
+        out["info"] = reason
+    reason = clean_target_refusal(process, "the U-turn route (ancestral steps)")
+    if "commitment" in what and route in ("auto", "uturn") and reason:
+        out["commitment"] = reason + "; a class-conditional model can use --route posterior (I4)"
+    if "likelihood" in what and process is not None:
+        try:
+            process.prior_log_density(torch.zeros((1, *sample_shape), dtype=torch.float64))
+        except NotImplementedError as e:
+            out["likelihood"] = str(e)
+    return out
 
 
 def _stage(name: str, meter: Meter, log: Callable[[str], None], fn):
@@ -131,18 +157,23 @@ def _collapse(denoiser, process, sets, plan, gen, meter, null_label, batch_size,
         batch_size=batch_size,
         meter=meter,
     )
-    return scan.to_dict()
+    out = scan.to_dict()
+    if not regresses_clean_shape(process):
+        out["notes"].append(
+            f"P_snap reads D(x; sigma), for {process.name} the estimate of its own target (close to "
+            "E[y | x] where the target share vanishes, at both ends of the sigma range); the final near-copy "
+            "fractions compare samples only"
+        )
+    return out
 
 
 def _likelihood(denoiser, process, sets, plan, gen, meter, null_label, batch_size) -> dict:
-    var = float(sets.train.double().square().mean())
     kw = dict(
         sigma_min=process.sigma_min,
         sigma_max=process.sigma_max,
         steps=plan.like_steps,
         n_probe=plan.like_probes,
         process=process,
-        data_var=var,
         cond_label=null_label,
         generator=gen,
         batch_size=batch_size,
@@ -191,6 +222,7 @@ def diagnose(
     report: dict = {
         "process": process.config(),
         "gaussian_kernel": is_gaussian_kernel(process),
+        "clean_target": regresses_clean_shape(process),
         "data": {
             "shape": list(sets.train.shape[1:]),
             "dim": int(sets.train[0].numel()),
@@ -225,8 +257,13 @@ def diagnose(
             lambda: _likelihood(denoiser, process, sets, plan, generator, meter, null_label, batch_size),
         ),
     }
+    skip = inapplicable(what, process, route, tuple(sets.train.shape[1:]))
     for key in WHAT:
-        if key in what:
+        if key in skip:
+            log(f"diagnose: {stages[key][0]} does not apply to {process.name}: {skip[key]}")
+            report[key] = {"applicable": False, "reason": skip[key]}
+            report["cost"][key] = {"nfe": 0, "seconds": 0.0}
+        elif key in what:
             title, fn = stages[key]
             report[key], report["cost"][key] = _stage(title, meter, log, fn)
     report["nfe_total"] = meter.nfe
@@ -238,24 +275,27 @@ def diagnose(
 def summarise(report: dict) -> dict:
     """The headline numbers of a report."""
     s: dict = {}
-    if "info" in report:
+    na = [k for k in WHAT if k in report and not applies(report, k)]
+    if na:
+        s["not_applicable"] = na
+    if applies(report, "info"):
         s["sigma_C_entropy"] = report["info"]["sigma_C_entropy"]
         held, train = report["info"]["heldout"], report["info"]["train"]
         if held["I"] and train["I"]:
             s["I_heldout_at_sigma_lo"] = held["I"][-1]
             s["I_train_at_sigma_lo"] = train["I"][-1]
-    if "commitment" in report:
+    if applies(report, "commitment"):
         c = report["commitment"]
         s["sigma_S"] = c["sigma_S"]
         s["commitment_route"] = c["route"]
         s["commitment_threshold"] = c["threshold"]
-    if "collapse" in report:
+    if applies(report, "collapse"):
         c = report["collapse"]
         s["sigma_C"] = c["sigma_C"]
         s["near_copy_fraction"] = c["near_copy_fraction"]
         s["near_copy_fraction_null"] = c["near_copy_fraction_null"]
         s["near_copy_fraction_full_train"] = c["near_copy_fraction_full_train"]
-    if "likelihood" in report:
+    if applies(report, "likelihood"):
         s["log_likelihood_nats_per_dim"] = report["likelihood"]["mean_nats_per_dim"]
     s["nfe_total"] = report["nfe_total"]
     s["minutes"] = report["minutes"]

@@ -3,11 +3,12 @@
 Every process lives in the EDM sigma-frame (Karras et al. 2022, Eq. 1-4): a clean sample ``y`` of any shape
 (a point cloud (N, 3), a grid (1, R, R, R), ...) is perturbed to ``x = y + noise(sigma)`` and a denoiser
 ``D(x, sigma) ≈ E[y | x, sigma]`` is trained with a weighted MSE. A process owns only what differs between
-processes: the training sigma-density, the perturbation kernel, the prior at ``sigma_max``, the loss weight
-``lambda(sigma)`` and the preconditioning (EDM Table 1's ``c_skip, c_out, c_in, c_noise``; EDM's by
-default). The effective weight on the network output, ``lambda(sigma) c_out(sigma)^2``, is 1 for EDM, VP, VE
-and PFGM++ (EDM Sec. 5 and Table 1). Sampling uses the probability-flow ODE
-``dx/dsigma = (x - D(x; sigma)) / sigma`` for all of them (see :mod:`gen3d.samplers`).
+processes: the training sigma-density, the perturbation kernel, the prior at ``sigma_max`` and its
+log-density (the PF-ODE likelihood's first term), the loss weight ``lambda(sigma)`` and the preconditioning
+(EDM Table 1's ``c_skip, c_out, c_in, c_noise``; EDM's by default). The effective weight on the network
+output, ``lambda(sigma) c_out(sigma)^2``, is 1 for EDM, VP, VE and PFGM++ (EDM Sec. 5 and Table 1).
+Sampling uses the probability-flow ODE ``dx/dsigma = (x - D(x; sigma)) / sigma`` for all of them (see
+:mod:`gen3d.samplers`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from gen3d.random import GeneratorLike, check_generator, randn
 # gen3d.analytic (and older code) import them from this module.
 from gen3d.tensors import check_positive, check_sigma, expand_sigma
 
-__all__ = ["Process", "check_prior_shape", "check_sigma", "expand_sigma", "check_positive"]
+__all__ = [
+    "Process",
+    "check_positive",
+    "check_prior_shape",
+    "check_sigma",
+    "expand_sigma",
+    "flat_square_norm",
+    "gaussian_log_density",
+]
 
 
 def _check_x(x0: torch.Tensor) -> None:
@@ -46,12 +55,26 @@ def check_prior_shape(shape) -> tuple[int, ...]:
     return shape
 
 
+def flat_square_norm(x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """``(|x|² (B,) float64, n)`` for ``x`` (B, ...) with ``n`` the numel of one sample."""
+    xf = x.reshape(x.shape[0], -1).to(torch.float64)
+    return xf.square().sum(1), xf.shape[1]
+
+
+def gaussian_log_density(x: torch.Tensor, var: float) -> torch.Tensor:
+    """``ln N(x; 0, var I_n)`` (B,) float64 for x (B, ...): ``-|x|² / (2 var) - (n/2) ln(2π var)``."""
+    r2, n = flat_square_norm(x)
+    return -0.5 * r2 / var - 0.5 * n * math.log(2.0 * math.pi * var)
+
+
 class Process(ABC):
     """Base class of a generative process in the EDM sigma-frame.
 
     Subclasses set ``name`` and implement :meth:`sample_sigma` and :meth:`loss_weight`; processes whose
-    perturbation kernel is not Gaussian (PFGM++) override :meth:`noise`; processes whose paper uses another
-    preconditioning than EDM's (VP, VE) override :meth:`preconditioning`.
+    perturbation kernel is not Gaussian (PFGM++, Yukawa) override :meth:`noise`; processes whose paper uses
+    another preconditioning than EDM's (VP, VE) override :meth:`preconditioning`. A process that overrides
+    :meth:`noise` or :meth:`prior` overrides :meth:`prior_log_density` with the exact log-density of its own
+    prior law (the inherited Gaussian one refuses such a process).
     """
 
     name: str = ""
@@ -156,6 +179,22 @@ class Process(ABC):
         dtype = dtype or torch.get_default_dtype()
         sigma = torch.full((shape[0],), self.sigma_max, dtype=torch.float64, device=device)
         return self.noise(shape, sigma, generator, device=device, dtype=dtype)
+
+    def prior_log_density(self, x: torch.Tensor) -> torch.Tensor:
+        """``ln p_prior(x)`` (B,) float64 of the law :meth:`prior` draws, at x (B, ...) (any float dtype).
+
+        Default, the Gaussian kernel around 0 at ``sigma_max``: ``ln N(x; 0, sigma_max² I_n)``. It is exact
+        only for a process that keeps the Gaussian :meth:`noise` and :meth:`prior`; any other process that
+        does not override this method is refused (NotImplementedError) rather than given the Gaussian's
+        number for another law.
+        """
+        cls = type(self)
+        if cls.noise is not Process.noise or cls.prior is not Process.prior:
+            raise NotImplementedError(
+                f"process {self.name or cls.__name__!r} draws its prior from its own law but gives no exact "
+                "log-density for it (Process.prior_log_density), so its PF-ODE likelihood is not available"
+            )
+        return gaussian_log_density(x, self.sigma_max**2)
 
     def config(self) -> dict[str, Any]:
         """``{"name": ..., **constructor kwargs}``; ``get_process(**cfg)`` rebuilds the process."""

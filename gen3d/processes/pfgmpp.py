@@ -15,6 +15,11 @@ Training density, loss weight, preconditioning (PFGM++ reuses EDM's; its referen
 and EDMPrecond, so ``lambda c_out^2 = 1``) and the probability-flow ODE ``dx/dsigma = (x - E[y|x]) / sigma``
 are EDM's; only the kernel and the prior (the same kernel around 0 at ``sigma_max``) change.
 
+Prior log-density (the PF-ODE likelihood's first term): ``r z / sqrt(chi2_D)`` is a multivariate Student t
+with ``D`` degrees of freedom and scale ``sigma_max² I_n`` (``r² = D sigma_max²``), so
+
+    ln p(x) = ln Gamma((n + D)/2) - ln Gamma(D/2) - (n/2) ln pi + (D/2) ln r² - ((n + D)/2) ln(||x||² + r²).
+
 Limits: ``D = 1`` is PFGM (Xu et al. 2022), available as ``get_process("pfgm")``. As ``D -> inf`` with
 ``r = sigma sqrt(D)``, ``D / chi2_D -> 1`` so the kernel tends to ``N(y, sigma^2 I)`` and PFGM++ becomes EDM
 (the relative deviation of the noise scale is about ``1 / sqrt(2 D)``; D = 1e6 agrees with EDM in the tests).
@@ -36,6 +41,7 @@ from typing import Any
 
 import torch
 
+from gen3d.processes.base import flat_square_norm
 from gen3d.processes.edm import EDMProcess
 from gen3d.random import GeneratorLike, randn, standard_gamma
 from gen3d.tensors import check_positive, expand_sigma
@@ -91,6 +97,16 @@ class PFGMPPProcess(EDMProcess):
         chi2_D = 2.0 * standard_gamma(D / 2.0, shape[0], generator, device=device)
         scale = (sigma.to(torch.float64) * torch.sqrt(D / chi2_D)).to(dtype)
         return expand_sigma(scale, z) * z
+
+    def prior_log_density(self, x: torch.Tensor) -> torch.Tensor:
+        """``ln p(x)`` (B,) float64 of the kernel around 0 at ``sigma_max`` (the module docstring's
+        multivariate t, normalised), the law :meth:`prior` draws; x (B, ...)."""
+        r2, n = flat_square_norm(x)
+        D = self.augmented_dim(n)
+        rr = self.sigma_max**2 * D
+        # the docstring's form with (D/2) ln r² - ((n + D)/2) ln(||x||² + r²) regrouped (no large difference)
+        log_norm = math.lgamma((n + D) / 2.0) - math.lgamma(D / 2.0) - 0.5 * n * math.log(math.pi * rr)
+        return log_norm - 0.5 * (n + D) * torch.log1p(r2 / rr)
 
     def _kwargs(self) -> dict[str, Any]:
         kw = super()._kwargs()

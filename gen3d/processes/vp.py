@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from gen3d.processes.base import Process, check_prior_shape
+from gen3d.processes.base import Process, check_prior_shape, gaussian_log_density
 from gen3d.random import GeneratorLike, rand, randn
 from gen3d.tensors import (
     VP_BETA_D,
@@ -87,6 +87,10 @@ class VPProcess(Process):
     def prior(self, shape, generator: GeneratorLike = None, device=None, dtype=None) -> torch.Tensor:
         shape = check_prior_shape(shape)
         return math.sqrt(1.0 + self.sigma_max**2) * randn(shape, generator, device=device, dtype=dtype)
+
+    def prior_log_density(self, x: torch.Tensor) -> torch.Tensor:
+        """``ln N(x; 0, (1 + sigma_max²) I)`` (B,) float64, the law :meth:`prior` draws; x (B, ...)."""
+        return gaussian_log_density(x, 1.0 + self.sigma_max**2)
 
     def _kwargs(self) -> dict[str, Any]:
         return {

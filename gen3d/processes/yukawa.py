@@ -42,6 +42,10 @@ Euler step with the exact field is exact in both limits, as in EDM.
 
 ``m`` is given directly or through ``D_eff`` at the pivot scale ``s_pivot`` (default ``sigma_data``):
 ``D_eff = 2 m t(s_pivot) + 4`` is solved exactly for ``m``.
+
+**Prior.** :meth:`prior` is the base class's kernel around 0 at ``sigma_max``: ``sqrt(W) ε`` with
+``W ~ IG(t_max / m, t_max²)``, ``t_max = t(sigma_max)``. Its log-density (:meth:`prior_log_density`, the
+PF-ODE likelihood's first term) is the normalised kernel's closed form, :func:`yukawa_log_kernel`.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from typing import Any
 
 import torch
 
+from gen3d.processes.base import flat_square_norm
 from gen3d.processes.edm import EDMProcess
 from gen3d.random import GeneratorLike, rand, randn
 from gen3d.tensors import check_positive, expand_sigma
@@ -61,6 +66,7 @@ __all__ = [
     "mass_from_d_eff",
     "sample_mixing",
     "yukawa_kappa",
+    "yukawa_log_kernel",
     "yukawa_scale",
     "yukawa_time",
 ]
@@ -116,6 +122,31 @@ def yukawa_kappa(w: torch.Tensor, t: torch.Tensor, m: float) -> torch.Tensor:
     sw = torch.sqrt(w)
     b = (m * w + t) / sw
     return m * sw * math.sqrt(math.pi / 2.0) * torch.special.erfcx(b / math.sqrt(2.0))
+
+
+def yukawa_log_kernel(r2: torch.Tensor, n: int, t: float, m: float) -> torch.Tensor:
+    """``ln q_t(x | y)`` (B,) float64 of the normalised kernel in ``n`` dimensions at ``|x - y|² = r2`` (B,).
+
+    With ``ρ = sqrt(r2 + t²)`` and ``ν = (n + 1)/2`` (shared/physics note §2-3; the density of
+    ``sqrt(W) ε``, ``W ~ IG(t/m, t²)``, a normal–inverse-Gaussian law with α = m, δ = t):
+
+        m > 0:  ln q_t = ln 2t - ν ln 2π + ν ln m - ν ln ρ + ln K_ν(mρ) + m t
+        m = 0:  ln q_t = ln Γ(ν) - ν ln π + ln t - 2ν ln ρ      (PFGM: W Lévy, multivariate t, 1 d.o.f.)
+
+    ``ln K_ν`` is :func:`gen3d.analytic.bessel.log_kv` (SciPy below order 60, Debye's expansion above: orders
+    in the thousands for real shapes), evaluated in NumPy float64 (so not differentiable for m > 0).
+    """
+    t, m = float(t), float(m)
+    r2 = r2.to(torch.float64)
+    rho = torch.sqrt(r2 + t * t)
+    nu = (n + 1) / 2.0
+    if m == 0:
+        return math.lgamma(nu) - nu * math.log(math.pi) + math.log(t) - 2.0 * nu * torch.log(rho)
+    from gen3d.analytic.bessel import log_kv
+
+    log_k = torch.as_tensor(log_kv(nu, m * rho.detach().cpu().numpy()), dtype=torch.float64, device=r2.device)
+    head = math.log(2.0 * t) - nu * math.log(2.0 * math.pi) + nu * math.log(m) + m * t
+    return head - nu * torch.log(rho) + log_k
 
 
 class YukawaProcess(EDMProcess):
@@ -210,6 +241,13 @@ class YukawaProcess(EDMProcess):
         n, w = self.noise_and_mixing(tuple(x0.shape), sigma, generator, device=x0.device, dtype=x0.dtype)
         share = self.target_share(w, sigma.to(x0.device)).to(x0.dtype)
         return x0 + n, x0 + expand_sigma(share, n) * n
+
+    def prior_log_density(self, x: torch.Tensor) -> torch.Tensor:
+        """``ln q_{t_max}(x | 0)`` (B,) float64, ``t_max = t(sigma_max)``: the exact log-density of the law
+        :meth:`prior` draws (``sqrt(W) ε``, ``W ~ IG(t_max / m, t_max²)``); x (B, ...)."""
+        r2, n = flat_square_norm(x)
+        s_max = torch.tensor([self.sigma_max], dtype=torch.float64)
+        return yukawa_log_kernel(r2, n, float(self.time(s_max)[0]), self.m)
 
     def _kwargs(self) -> dict[str, Any]:
         kw: dict[str, Any] = {"m": self.m} if self.D_eff is None else {"D_eff": self.D_eff}

@@ -1,5 +1,6 @@
-"""Diagnostics fixtures: the training area's tiny mesh collection and cache, and a tiny checkpoint written by
-the real components (``tests/core/conftest.py``)."""
+"""Diagnostics fixtures: the training area's tiny mesh collection and cache, tiny checkpoints written by the
+real components (``tests/core/conftest.py``), and a tiny Yukawa model trained for a few steps by ``gen3d
+fit``."""
 
 import pytest
 
@@ -35,3 +36,30 @@ def tiny_voxel_ckpt(tmp_path_factory):
     path = tmp_path_factory.mktemp("diag_vox") / "vox.ckpt"
     torch.save(ckpt, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_yukawa_ckpt(tiny_cache, tmp_path_factory):  # noqa: F811  (the fixture, as a parameter)
+    """A tiny unconditional point-cloud model (16 points) of the Yukawa process (``demo_points_yukawa``:
+    D_eff = 128, conservative target), trained for 3 steps by ``gen3d fit`` on the tiny cache."""
+    from gen3d.cli import main
+
+    run_dir = tmp_path_factory.mktemp("diag_yukawa")
+    sets = [
+        f"data.cache_dir={tiny_cache}",
+        "data.n_points=16",
+        "data.batch_size=4",
+        "experiment.class_cond=false",
+        f"experiment.run_dir={run_dir}",
+        "experiment.name=y",
+        "trainer.max_steps=3",
+        "trainer.checkpoint_every_n_steps=3",
+        "trainer.sample_every_n_steps=0",
+        "trainer.enable_progress_bar=false",
+        "trainer.accelerator=cpu",
+    ]
+    argv = ["fit", "--config", "demo_points_yukawa", "--threads", "1"] + [
+        a for s in sets for a in ("--set", s)
+    ]
+    assert main(argv) == 0
+    return run_dir / "y" / "checkpoints" / "last.ckpt"
