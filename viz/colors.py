@@ -1,12 +1,15 @@
-"""Colours for shapes: by height (a perceptual blue -> yellow ramp) or one colour per sample."""
+"""Colours for shapes: by height (a perceptual blue -> yellow ramp), one colour per sample, or by height with
+a completion's observed points in one dark grey."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["COLOR_MODES", "UP_AXIS", "height_colors", "sample_color"]
+__all__ = ["COLOR_MODES", "OBSERVED_COLOR", "UP_AXIS", "height_colors", "observed_colors", "sample_color"]
 
-COLOR_MODES = ("height", "sample", "uniform")
+COLOR_MODES = ("height", "sample", "uniform", "observed")
+#: the colour of a completion's observed points (the partial scan): a dark neutral grey, apart from the ramp
+OBSERVED_COLOR = np.array([0.16, 0.16, 0.16])
 UP_AXIS = 1  # y is up in the view frame (shapes are turned upright into it: gen3d.geometry.up_axis)
 
 # anchor colours of a viridis-like ramp (dark blue -> teal -> green -> yellow), linearly interpolated
@@ -43,3 +46,18 @@ def height_colors(points: np.ndarray, axis: int = UP_AXIS) -> np.ndarray:
 def sample_color(index: int) -> np.ndarray:
     """Colour (3,) of sample ``index`` in a 10-colour qualitative palette."""
     return _PALETTE[int(index) % len(_PALETTE)].copy()
+
+
+def observed_colors(points: np.ndarray, n_observed: int, axis: int = UP_AXIS) -> np.ndarray:
+    """Colour (N,3) float64 in [0,1] for a completion ``points`` (N,3) whose first ``n_observed`` points are
+    observed (the partial scan it was completed from): those in :data:`OBSERVED_COLOR`, the generated ones by
+    height (:func:`height_colors` over the generated points, so the ramp spans what the model added).
+    ValueError unless 0 <= n_observed <= N."""
+    n = len(points)
+    m = int(n_observed)
+    if not 0 <= m <= n:
+        raise ValueError(f"n_observed must be in 0..{n} (the number of points), got {n_observed}")
+    out = np.empty((n, 3))
+    out[:m] = OBSERVED_COLOR
+    out[m:] = height_colors(np.asarray(points)[m:], axis)
+    return out

@@ -21,10 +21,13 @@ REPRESENTATIONS = ("points", "mesh", "voxels")
 
 @dataclass
 class Drawable:
-    """``vertices`` (V,3) float64; ``faces`` (F,3) int64 for a mesh, None for points."""
+    """``vertices`` (V,3) float64; ``faces`` (F,3) int64 for a mesh, None for points; ``observed``: how many
+    leading vertices of a point drawable are a completion's observed points (0: none; colour mode
+    ``"observed"``)."""
 
     vertices: np.ndarray
     faces: np.ndarray | None = None
+    observed: int = 0
 
     @property
     def is_mesh(self) -> bool:
@@ -93,7 +96,7 @@ def upright(d: Drawable, up: str = "y") -> Drawable:
 
     if check_up_axis(up) == "y":
         return d
-    return Drawable(to_view_frame(d.vertices, up), d.faces)
+    return Drawable(to_view_frame(d.vertices, up), d.faces, d.observed)
 
 
 def _mesh_arrays(shape) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gen3d.viz.colors import height_colors, sample_color
+from gen3d.viz.colors import height_colors, observed_colors, sample_color
 from gen3d.viz.geometry import Drawable
 
 __all__ = ["o3d_geometry", "shape_colours"]
@@ -14,9 +14,12 @@ _UNIFORM = np.array([0.55, 0.6, 0.68])
 
 def shape_colours(d: Drawable, index: int, color_by: str) -> np.ndarray:
     """Per-vertex colours (V,3) in [0,1]: ``"height"`` ramp along y, ``"sample"`` palette colour of ``index``,
-    or ``"uniform"`` grey-blue."""
+    ``"uniform"`` grey-blue, or ``"observed"``: the first ``d.observed`` vertices dark grey, the others by
+    height (a drawable with ``observed == 0`` is coloured by height)."""
     if color_by == "height":
         return height_colors(d.vertices)
+    if color_by == "observed":
+        return observed_colors(d.vertices, d.observed)
     base = sample_color(index) if color_by == "sample" else _UNIFORM
     return np.tile(base, (len(d.vertices), 1))
 

@@ -2,8 +2,9 @@
 trajectory playback.
 
 Keys: N / P next / previous page; R cycle representation (points -> mesh -> voxels); C cycle colouring
-(height -> sample -> uniform); T play / pause the trajectory (noise -> shape); G save the trajectory as a GIF;
-S save a screenshot; Q or Esc quit. Mouse: Open3D's usual rotate / pan / zoom.
+(height -> sample -> uniform -> observed, the last only for completions whose sample file records observed
+points: those dark grey, generated ones by height); T play / pause the trajectory (noise -> shape); G save
+the trajectory as a GIF; S save a screenshot; Q or Esc quit. Mouse: Open3D's usual rotate / pan / zoom.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from gen3d.viz.colors import COLOR_MODES
 from gen3d.viz.geometry import REPRESENTATIONS, Drawable, kind_of, to_drawable, upright
 from gen3d.viz.layout import GalleryLayout, fit_to_unit_ball
 from gen3d.viz.loaders import ShapeSet
+from gen3d.viz.observed import observed_counts
 
 __all__ = ["Viewer"]
 
@@ -50,6 +52,9 @@ class Viewer:
             raise ValueError(f"representation must be one of {', '.join(REPRESENTATIONS)}")
         if color_by not in COLOR_MODES:
             raise ValueError(f"color_by must be one of {', '.join(COLOR_MODES)}")
+        self.observed = observed_counts(shape_set)  # (S,) observed points leading each shape, or None
+        if color_by == "observed" and self.observed is None:
+            raise ValueError("color_by 'observed' needs a shape set that records observed points")
         self.shapes = shape_set
         self.per_page = max(1, int(per_page))
         self.page = 0
@@ -88,11 +93,20 @@ class Viewer:
             if rep == "voxels" and kind_of(src) == "voxels":
                 rep = None
             try:
-                out.append(to_drawable(src, rep))
+                d = to_drawable(src, rep)
             except Exception as e:  # a degenerate shape must not close the window
                 log.warning("shape %d cannot be shown as %s (%s); showing it as stored", i, rep, e)
-                out.append(to_drawable(src))
+                d = to_drawable(src)
+            out.append(self._mark_observed(i, src, d))
         return out
+
+    def _mark_observed(self, i: int, src, d: Drawable) -> Drawable:
+        """``d`` with shape ``i``'s observed count when it draws the stored point cloud itself (not a mesh,
+        voxels or a trajectory frame); colour mode ``"observed"`` paints those points."""
+        stored = self.traj_frame is None and src is self.shapes.shapes[i]
+        if self.observed is None or not stored or d.is_mesh or len(d.vertices) != len(src):
+            return d
+        return Drawable(d.vertices, None, int(self.observed[i]))
 
     def placed(self) -> list[tuple[int, Drawable]]:
         """The current page as ``(shape index, drawable)`` pairs in the window's y-up frame: each shape turned
@@ -105,7 +119,8 @@ class Viewer:
             if not len(d.vertices):
                 continue
             centre, scale = fit_to_unit_ball(d.vertices)
-            out.append((i, Drawable((d.vertices - centre) * scale + layout.tile_offset(k), d.faces)))
+            placed = (d.vertices - centre) * scale + layout.tile_offset(k)
+            out.append((i, Drawable(placed, d.faces, d.observed)))
         return out
 
     def _geometries(self):
@@ -138,7 +153,10 @@ class Viewer:
         print(f"representation: {self.representation}", flush=True)
 
     def cycle_colour(self) -> None:
-        self.color_by = COLOR_MODES[(COLOR_MODES.index(self.color_by) + 1) % len(COLOR_MODES)]
+        """The next colour mode; ``"observed"`` only for a shape set that records observed points."""
+        modes = [m for m in COLOR_MODES if m != "observed" or self.observed is not None]
+        self.color_by = modes[(modes.index(self.color_by) + 1) % len(modes)]
+        print(f"colour: {self.color_by}", flush=True)
 
     def toggle_trajectory(self) -> None:
         if self.shapes.trajectory is None:

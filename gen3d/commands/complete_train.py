@@ -12,13 +12,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("cache", help="cache prepared with --partial-views (gen3d prepare)")
     parser.add_argument("--ckpt", required=True, help="unconditional point model to start from (gen3d fit)")
     parser.add_argument("--out", required=True, help="checkpoint to write (.ckpt)")
-    parser.add_argument("--split", default="train", help="the split whose pairs train it (default train)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="settings file: a shipped name (demo, pc15k_chair: configs/completion/) or a YAML path; the "
+        "flags below override its values",
+    )
+    parser.add_argument("--split", default=None, help="the split whose pairs train it (default train)")
     parser.add_argument("--categories", default=None, help="comma-separated categories (default all)")
-    parser.add_argument("--steps", type=int, default=300, help="Adam steps (300)")
-    parser.add_argument("--batch-size", type=int, default=16, help="pairs per step (16)")
-    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (1e-4)")
+    parser.add_argument("--steps", type=int, default=None, help="Adam steps (default 300)")
+    parser.add_argument("--batch-size", type=int, default=None, help="pairs per step (default 16)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4)")
+    parser.add_argument("--grad-clip", type=float, default=None, help="gradient-norm clip (default 1.0)")
     parser.add_argument("--observed", type=int, default=None, help="observed slots at most (default half)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the pairs, subsets and noise")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the pairs, subsets and noise (0)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
 
 
@@ -31,15 +38,18 @@ def run(args: argparse.Namespace) -> int:
     from gen3d.errors import UserInputError
     from gen3d.models import load_denoiser
 
+    opts = _options(args)
     try:
-        settings = FinetuneSettings(args.steps, args.batch_size, args.lr, 1.0, args.observed, args.seed)
+        settings = FinetuneSettings(
+            opts["steps"], opts["batch_size"], opts["lr"], opts["grad_clip"], opts["observed"], opts["seed"]
+        )
     except ValueError as e:
         raise UserInputError(str(e)) from None
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     denoiser, config, process = load_denoiser(args.ckpt, map_location=device)
     if config["data"].get("type", "points") != "points":
         raise UserInputError(f"{args.ckpt} is not a point model")
-    partials, completes, shapes = _pairs(args.cache, args.split, args.categories)
+    partials, completes, shapes = _pairs(args.cache, opts["split"], opts["categories"])
     n_points = int(config["data"]["n_points"])
     if min(len(c) for c in completes) < n_points:
         raise UserInputError(f"the cache holds fewer points per shape than the model's {n_points}")
@@ -49,14 +59,27 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise UserInputError(str(e)) from None
     seconds = time.perf_counter() - start
-    record = {"cache": str(args.cache), "split": args.split, "pairs": len(partials), "shapes": shapes,
+    record = {"cache": str(args.cache), "split": opts["split"], "categories": opts["categories"],
+              "config": args.config, "pairs": len(partials), "shapes": shapes,
               "loss_first": losses[0], "loss_last_10": sum(losses[-10:]) / len(losses[-10:])}  # fmt: skip
     save_conditional_checkpoint(args.ckpt, denoiser, args.out, settings, record)
     print(
-        f"wrote {args.out}: {args.steps} steps on {len(partials)} (view, shape) pairs of {shapes} shapes in "
-        f"{seconds:.0f} s; loss {losses[0]:.3f} -> {record['loss_last_10']:.3f} (mean of the last 10)"
+        f"wrote {args.out}: {settings.steps} steps on {len(partials)} (view, shape) pairs of {shapes} shapes "
+        f"in {seconds:.0f} s; loss {losses[0]:.3f} -> {record['loss_last_10']:.3f} (mean of the last 10)"
     )
     return 0
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """The run's settings: the command's defaults, then ``--config``'s values, then the flags given."""
+    from gen3d.completion.train_config import DEFAULTS, load_train_config, merge_flags
+
+    base = load_train_config(args.config) if args.config else dict(DEFAULTS)
+    categories = [c for c in args.categories.split(",") if c] if args.categories else None
+    flags = {"split": args.split, "categories": categories, "steps": args.steps,
+             "batch_size": args.batch_size, "lr": args.lr, "grad_clip": args.grad_clip,
+             "observed": args.observed, "seed": args.seed}  # fmt: skip
+    return merge_flags(base, flags)
 
 
 def _pairs(path: str, split: str, categories):

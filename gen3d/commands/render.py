@@ -22,7 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["points", "mesh", "voxels"],
         help="draw shapes as this (default: as stored)",
     )
-    parser.add_argument("--color-by", default="height", choices=["height", "sample", "uniform"])
+    parser.add_argument(
+        "--color-by",
+        default=None,
+        choices=["height", "sample", "uniform", "observed"],
+        help="observed: a completion's observed points dark grey, generated ones by height (default for "
+        "sample files written by gen3d complete --sample-file; else height)",
+    )
     parser.add_argument(
         "--up",
         default=None,
@@ -54,8 +60,6 @@ def _child_argv(args: argparse.Namespace) -> list[str]:
         args.out,
         "--mode",
         args.mode,
-        "--color-by",
-        args.color_by,
         "--max-shapes",
         str(args.max_shapes),
         "--size",
@@ -68,6 +72,8 @@ def _child_argv(args: argparse.Namespace) -> list[str]:
     ]
     if args.representation:
         argv += ["--representation", args.representation]
+    if args.color_by:
+        argv += ["--color-by", args.color_by]
     if args.up:
         argv += ["--up", args.up]
     if args.ncols:
@@ -94,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from gen3d.errors import UserInputError
     from gen3d.viz.backend import RenderBackendError, offscreen_problem
     from gen3d.viz.loaders import load_shapes, resolve_up_axis
+    from gen3d.viz.observed import observed_counts, resolve_color_by, with_observed
 
     shape_set = load_shapes(args.input)  # fail fast on a bad input before starting a renderer
     up = resolve_up_axis(args.up, shape_set)
@@ -101,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(
             f"{args.input} holds no trajectory (sample with --record-trajectory K to record one)"
         )
+    color_by = resolve_color_by(args.color_by, shape_set, args.representation, args.mode)
     if args.timeout and not args.in_process:
         return _run_with_deadline(args)
     problem = offscreen_problem()
@@ -110,8 +118,11 @@ def run(args: argparse.Namespace) -> int:
     shapes, titles = shape_set.shapes[:n], shape_set.titles[:n]
     if args.representation == "voxels" and shape_set.voxels is not None:
         shapes = [v[0] for v in shape_set.voxels[:n]]
+    counts = observed_counts(shape_set)
+    if color_by == "observed" and counts is not None:  # stored point clouds (resolve_color_by checked)
+        shapes = with_observed(shapes, counts[:n])
     size = (args.size, args.size)
-    common = {"ncols": args.ncols, "size": size, "color_by": args.color_by, "up": up}
+    common = {"ncols": args.ncols, "size": size, "color_by": color_by, "up": up}
     if args.mode == "gallery":
         from gen3d.viz.offscreen import render_gallery
 

@@ -16,7 +16,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--per-page", type=int, default=9, help="shapes shown at once")
     parser.add_argument("--representation", default=None, choices=["points", "mesh", "voxels"])
-    parser.add_argument("--color-by", default="height", choices=["height", "sample", "uniform"])
+    parser.add_argument(
+        "--color-by",
+        default=None,
+        choices=["height", "sample", "uniform", "observed"],
+        help="observed: a completion's observed points dark grey, generated ones by height (default for "
+        "sample files written by gen3d complete --sample-file; else height)",
+    )
     parser.add_argument(
         "--up",
         default=None,
@@ -33,10 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from gen3d.viz.backend import RenderBackendError, window_problem
     from gen3d.viz.loaders import load_shapes, resolve_up_axis
+    from gen3d.viz.observed import resolve_color_by
     from gen3d.viz.viewer import Viewer
 
     shape_set = load_shapes(args.input)
     up = resolve_up_axis(args.up, shape_set)
+    color_by = resolve_color_by(args.color_by, shape_set, args.representation)
     problem = window_problem()
     if problem:
         raise RenderBackendError(f"{problem} (e.g. gen3d render {args.input} --out gallery.png)")
@@ -44,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         shape_set,
         per_page=args.per_page,
         representation=args.representation,
-        color_by=args.color_by,
+        color_by=color_by,
         size=(args.width, args.height),
         out_dir=args.out_dir,
         up=up,

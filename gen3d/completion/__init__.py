@@ -10,7 +10,8 @@ Modules (importing this package loads none of them; open3d is imported inside ``
 * ``inpaint``: ``InpaintingDenoiser``, replacement (or clean) conditioning of any denoiser;
 * ``complete``: ``complete_in_frame`` / ``complete_raw`` with ``CompletionSettings``; ``frame``: the model's
   frame for a raw scan;
-* ``finetune``: the conditional model (PVD's scheme) by fine-tuning;
+* ``finetune``: the conditional model (PVD's scheme) by fine-tuning; ``train_config``: its settings files
+  (``gen3d complete-train --config``);
 * ``completion_file``: the ``gen3d complete`` output; ``inputs``: partial files and cache views;
 * ``metrics``: CD / EMD best- and mean-of-K, UHD, TMD; ``evaluate``: ``gen3d evaluate --task completion``.
 """

@@ -74,10 +74,25 @@ def test_settings_are_checked():
         FinetuneSettings(steps=0)
 
 
-def test_complete_train_then_complete_through_the_cli(tiny_ckpt, mesh_cache, tmp_path, capsys):
+# the hierarchical pvd backbone needs n_points >= stride ** levels: two levels of stride 4 take the 16 points
+_PVD = ["net.name=pvd", "net.sa_blocks=[[16,0.3,4],[16,0.6,4]]", "net.fp_channels=[16,16]",
+        "net.voxel_resolutions=[8]"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("process", "overrides"),
+    [("edm", None), ("pfgmpp", ["process.D=64"]), ("edm", _PVD)],
+    ids=["edm-pvcnn", "pfgmpp-pvcnn", "edm-pvd"],
+)
+def test_complete_train_then_complete_through_the_cli(
+    process, overrides, tiny_ckpt, mesh_cache, tmp_path, capsys
+):
     from gen3d.completion.completion_file import load_completions
     from gen3d.models import load_denoiser, read_checkpoint
+    from tests.core.conftest import write_checkpoint
 
+    if (process, overrides) != ("edm", None):
+        tiny_ckpt = write_checkpoint(tmp_path / "base.ckpt", process, overrides=overrides)[0]
     out = tmp_path / "cond.ckpt"
     args = ["complete-train", str(mesh_cache), "--ckpt", str(tiny_ckpt), "--out", str(out), "--steps", "3",
             "--batch-size", "2", "--lr", "1e-3", "--observed", "6", "--seed", "1", "--split", "train",
@@ -97,6 +112,11 @@ def test_complete_train_then_complete_through_the_cli(tiny_ckpt, mesh_cache, tmp
     comp = tmp_path / "c.npz"
     flags = ["--split", "train", "--n", "2", "--steps", "2", "--out", str(comp), "--device", "cpu"]
     assert main(["complete", "--ckpt", str(out), str(mesh_cache), *flags]) == 0
-    assert "clean" in capsys.readouterr().out and load_completions(comp).meta["conditioning"] == "clean"
+    done = load_completions(comp)
+    assert "clean" in capsys.readouterr().out and done.meta["conditioning"] == "clean"
+    assert np.isfinite(done.completions).all()
+    for i, k in np.ndindex(*done.observed.shape):  # the observed slots are points of the input's partial
+        seen = done.completions[i, k, : done.observed[i, k]]
+        assert np.isclose(seen[:, None], done.partials[i][None], atol=1e-5).all(-1).any(1).all()
     assert main([*args[:6], "--steps", "0"]) == 2
     assert main([*args[:6], "--observed", "16"]) == 2  # the 16-point model needs free slots

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 
-def write_checkpoint(path, process: str = "edm", seed: int = 0):
-    """A gen3d ``.ckpt`` for ``demo_points`` with a tiny unconditional PVCNN and ``process``.
+def write_checkpoint(path, process: str = "edm", seed: int = 0, overrides: list[str] | None = None):
+    """A gen3d ``.ckpt`` for ``demo_points`` with a tiny unconditional PVCNN and ``process``; ``overrides``
+    (``--set`` strings such as ``net.name=pvd``) go over that.
 
     Built as ``gen3d fit`` builds it (``build_module``), with the payload that
     ``Gen3dModule.on_save_checkpoint`` writes; the EMA shadow is perturbed so EMA and raw weights differ.
@@ -19,8 +20,9 @@ def write_checkpoint(path, process: str = "edm", seed: int = 0):
     torch.manual_seed(seed)
     config = load_config(
         "demo_points",
-        [f"process.name={process}", "experiment.class_cond=false", "data.n_points=16", "net.size=tiny"],
-    )
+        [f"process.name={process}", "experiment.class_cond=false", "data.n_points=16", "net.size=tiny",
+         *(overrides or [])],
+    )  # fmt: skip
     module, config = build_module(config)
     for v in module.ema.shadow.values():
         if v.is_floating_point():
