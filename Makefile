@@ -1,7 +1,8 @@
-# gen3d: two entry points for a fresh machine.
-#   make demo   prepare the embedded synthetic collection -> train -> sample -> score -> render -> export
-#   make test   lint (ruff, mypy on the core: [tool.mypy] in pyproject.toml) + the whole test suite
-# Both create .venv, install the pinned stack and (as root) the Debian packages Open3D needs.
+# gen3d: entry points for a fresh machine.
+#   make demo          prepare the embedded synthetic collection -> train -> sample -> score -> render -> export
+#   make pipeline-s3   the toy pipeline into a local S3 server, then sampling its model by URL (second process)
+#   make test          lint (ruff, mypy on the core: [tool.mypy] in pyproject.toml) + the whole test suite
+# Each creates .venv, install the pinned stack and (as root) the Debian packages Open3D needs.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -15,7 +16,7 @@ export MALLOC_MMAP_MAX_ ?= 0
 export MALLOC_TRIM_THRESHOLD_ ?= 100000000000
 DEMO_OUT ?= runs/demo
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo pipeline-s3 test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ setup: $(DEB_STAMP) $(STAMP)
 
 demo: setup
 	$(BIN)/gen3d demo --out $(DEMO_OUT)
+
+# the toy pipeline into a local S3 server (moto, 127.0.0.1), then sampling the published model by URL
+pipeline-s3: setup
+	bash scripts/pipeline_local_s3.sh
 
 test: setup lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup

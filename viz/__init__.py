@@ -3,6 +3,7 @@
 Open3D is imported lazily: importing this package loads only numpy. Public API::
 
     render_gallery(shapes, path, titles=None, ncols=None, size=(256, 256), color_by="height", up="y") -> Path
+        # path may be an fsspec URL string (s3://b/g.png): written locally, uploaded whole, the URL returned
     render_gallery_array(shapes, ncols=None, size=(256, 256), color_by="height", up="y") -> (H, W, 3) uint8
     render_turntable(shapes, path, n_frames=36, fps=12, up="y") -> Path  # .gif / .mp4 / .png strip
     trajectory_frames(trajectory (T,S,...), sigmas=None, up="y") -> frames; save_animation(frames, path, fps)

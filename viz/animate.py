@@ -4,34 +4,42 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from gen3d.errors import UserInputError
 
-__all__ = ["ANIMATION_FORMATS", "save_animation", "trajectory_frames"]
+__all__ = ["ANIMATION_FORMATS", "output_location", "save_animation", "trajectory_frames"]
 
 ANIMATION_FORMATS = ("gif", "mp4", "png")
 
 
-def save_animation(frames: Sequence[np.ndarray], path: str | os.PathLike, fps: float = 12.0) -> Path:
+def output_location(path: str | os.PathLike) -> Path | str:
+    """Where a picture goes: a :class:`~pathlib.Path` for a local path, the string itself for an fsspec URL
+    (``s3://b/k.png``; ``Path`` would fold its ``//``), which :func:`gen3d.atomic.atomic_path` uploads."""
+    from gen3d.storage.urls import is_url
+
+    return str(path) if is_url(path) else Path(path)
+
+
+def save_animation(frames: Sequence[np.ndarray], path: str | os.PathLike, fps: float = 12.0) -> Path | str:
     """Write frames (each (H,W,3) uint8) as .gif (looping), .mp4 (H.264; sizes rounded up to even) or .png
-    (all frames side by side in one strip). Atomic; returns the path."""
+    (all frames side by side in one strip). Atomic; returns the path. ``path`` may be an fsspec URL string:
+    the file is written locally, then uploaded in one operation; the URL string is returned."""
     import imageio.v3 as iio
 
     from gen3d.atomic import atomic_path
 
-    path = Path(path)
-    fmt = path.suffix.lstrip(".").lower()
+    path = output_location(path)
+    name = PurePosixPath(str(path)).name
+    fmt = PurePosixPath(name).suffix.lstrip(".").lower()
     if fmt not in ANIMATION_FORMATS:
-        raise UserInputError(
-            f"animation format must be one of {', '.join(ANIMATION_FORMATS)}, got {path.name}"
-        )
+        raise UserInputError(f"animation format must be one of {', '.join(ANIMATION_FORMATS)}, got {name}")
     if not len(frames):
         raise ValueError("no frames to save")
     stack = np.stack([np.asarray(f, dtype=np.uint8) for f in frames])
-    with atomic_path(path) as tmp:
+    with atomic_path(path, suffix=f".{fmt}") as tmp:
         if fmt == "gif":
             iio.imwrite(tmp, stack, extension=".gif", duration=1000.0 / fps, loop=0)
         elif fmt == "png":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -82,8 +82,21 @@ def _from_mesh_file(path: Path) -> ShapeSet:
 
 
 def load_shapes(path: str | os.PathLike) -> ShapeSet:
-    """Load every shape in ``path``; raise :class:`UserInputError` for a missing file or unknown format."""
-    path = Path(path)
+    """Load every shape in ``path``; raise :class:`UserInputError` for a missing file or unknown format.
+    ``path`` may be an fsspec URL string (``s3://bucket/samples.npz``): streamed into a temporary file first.
+    """
+    from gen3d.storage.urls import is_url, local_path
+
+    if is_url(path) and local_path(path) is None:
+        from gen3d.storage.transfer import fetched
+
+        name = PurePosixPath(str(path))
+        with fetched(str(path), suffix=name.suffix) as local:
+            shape_set = load_shapes(local)
+        if name.suffix.lower() not in (".npz", ".npy"):  # one mesh or grid, titled by its file name
+            shape_set.titles = [name.stem]
+        return shape_set
+    path = local_path(path) or Path(path)
     if not path.is_file():
         raise UserInputError(f"no file at {path}")
     suffix = path.suffix.lower()

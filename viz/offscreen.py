@@ -132,21 +132,24 @@ def render_gallery(
     azimuth: float = 30.0,
     elevation: float = 20.0,
     up: str = "y",
-) -> Path:
+) -> Path | str:
     """Render a gallery of shapes (see :func:`render_gallery_array`) to a PNG at ``path`` (atomic); return it.
 
-    ``titles``: one caption per shape, drawn at the top-left of its tile.
+    ``titles``: one caption per shape, drawn at the top-left of its tile. ``path`` may be an fsspec URL string
+    (``s3://bucket/gallery.png``): the picture is written to a local temporary file, then uploaded in one
+    operation (:func:`gen3d.atomic.atomic_path`), and the URL string is returned.
     """
     from PIL import Image
 
     from gen3d.atomic import atomic_path
+    from gen3d.viz.animate import output_location
 
     if titles is not None and len(titles) != len(shapes):
         raise ValueError(f"got {len(titles)} titles for {len(shapes)} shapes")
     img = render_gallery_array(shapes, ncols, size, color_by, representation, azimuth, elevation, up=up)
     if titles:
         img = _draw_titles(img, GalleryLayout.make(len(shapes), ncols, size), titles)
-    path = Path(path)
+    path = output_location(path)
     with atomic_path(path, suffix=".png") as tmp:
         Image.fromarray(img).save(tmp, format="PNG")
     return path
@@ -173,8 +176,9 @@ def turntable_frames(
 
 def render_turntable(
     shapes: Sequence, path: str | os.PathLike, n_frames: int = 36, fps: float = 12.0, **kwargs
-) -> Path:
-    """Write a turntable animation (.gif or .mp4) or, for .png, a strip of the frames side by side."""
+) -> Path | str:
+    """Write a turntable animation (.gif or .mp4) or, for .png, a strip of the frames side by side (``path``
+    may be a URL string, see :func:`gen3d.viz.animate.save_animation`)."""
     from gen3d.viz.animate import save_animation
 
     frames = turntable_frames(shapes, n_frames=n_frames, **kwargs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gen3d.commands import demo
+from gen3d.pipeline.digest import location_digest
 from gen3d.pipeline.runner import Step, StepContext
 from gen3d.pipeline.spec import PipelineSpec
 
@@ -78,15 +79,31 @@ def _fit_inputs(spec: PipelineSpec) -> dict:
 
 
 def _fit(ctx: StepContext) -> dict[str, str]:
-    """``gen3d fit --resume auto`` with the run folder in the step's folder (a crashed fit resumes)."""
+    """``gen3d fit --resume auto`` with the run folder in the step's folder (a crashed fit resumes); with
+    ``fit.mirror``, also ``--mirror <fit.mirror>/<key[:12]>`` (a fit whose work folder was lost resumes from
+    the mirror of the same key, never from another configuration's)."""
+    from gen3d.storage.urls import join_url
     from gen3d.training.components import run_dir_of
 
+    fit = ctx.spec.section("fit")
     cache = Path(ctx.upstream["prepare"]["prepared cache"])
     config = training_config(ctx.spec, cache, ctx.folder)
     placed = [f"data.cache_dir={cache}", f"experiment.run_dir={ctx.folder}"]
-    demo._train(ctx.spec.section("fit")["config"], [*placed, *_fit_overrides(ctx.spec)])
+    # the cache's content is part of the key, its folder is not: a work folder moved (or a fresh node's,
+    # resuming from the mirror) holds the same cache under another path
+    argv = ["fit", "--config", fit["config"], "--resume", "auto", "--allow-config-change", "data.cache_dir"]
+    mirror = join_url(fit["mirror"], ctx.key[:12]) if fit["mirror"] else None
+    argv += ["--mirror", mirror] if mirror else []
+    for o in [*placed, *_fit_overrides(ctx.spec)]:
+        argv += ["--set", o]
+    demo._call(argv)
     run = run_dir_of(config)
-    return {"checkpoint": str(run / "checkpoints" / "last.ckpt"), "training log": str(run / "logs")}
+    out = {"checkpoint": str(run / "checkpoints" / "last.ckpt")}
+    if any(p.is_file() for p in (run / "logs").rglob("*")):  # none when restored from the mirror at its end
+        out["training log"] = str(run / "logs")
+    if mirror is not None:
+        out["checkpoint (mirror)"] = join_url(mirror, "checkpoints", "last.ckpt")
+    return out
 
 
 # -- sample / evaluate / render / export -----------------------------------------------------------------
@@ -210,7 +227,7 @@ def _model_digest(ref: str) -> str | None:
 
 STEP_IMPLEMENTATIONS: dict[str, Step] = {
     "prepare": Step("prepare", _prepare_inputs, _prepare),
-    "fit": Step("fit", _fit_inputs, _fit),
+    "fit": Step("fit", _fit_inputs, _fit, location_digest),
     "sample": Step("sample", _sample_inputs, _sample),
     "evaluate": Step("evaluate", _evaluate_inputs, _evaluate),
     "render": Step("render", lambda spec: {}, _render),

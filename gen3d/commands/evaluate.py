@@ -250,12 +250,13 @@ def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=N
 
     from gen3d.datasets.cache import ShapeCache
     from gen3d.metrics.frames import cache_from_meta
+    from gen3d.storage.urls import local_path
 
     if gen.kind != "voxels":
         raise UserInputError("--grids scores generated voxel grids against a prepared cache's grids")
-    if not Path(path).is_dir():
+    if not _is_cache(path, "--grids"):
         raise UserInputError(f"--grids: {path} is not a prepared cache folder (gen3d prepare ... --voxels R)")
-    cache = ShapeCache(path)
+    cache = ShapeCache(local_path(path))
     trained = cache_from_meta(gen.meta)
     if trained is not None and trained.voxel_frame != cache.voxel_frame:
         raise UserInputError(
@@ -278,12 +279,32 @@ def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=N
     return _Set("voxels", grids, info, False, groups, {"cache": cache})
 
 
-def _load_file(path: Path, n_points: int | None, max_shapes: int | None) -> _Set:
-    """A sample file: the first ``max_shapes`` shapes, the first ``n_points`` points of each. Category names
-    from ``labels`` and ``meta['class_names']`` when every shape has a class."""
+def _is_cache(path: str, what: str) -> bool:
+    """Whether ``path`` names a prepared cache (a local folder). A URL is a sample file when it ends in
+    .npz/.npy; any other URL is refused: a prepared cache is read from a local folder only."""
+    from gen3d.storage.urls import is_url, local_path, redact
+
+    if not is_url(path):
+        return Path(path).is_dir()
+    lp = local_path(path)
+    if lp is not None:  # file://
+        return lp.is_dir()
+    if path.lower().endswith((".npz", ".npy")):
+        return False
+    raise UserInputError(
+        f"{what} {redact(path)}: a URL is read as a sample file (.npz/.npy) only; a prepared cache must be "
+        "a local folder (copy it from the store first)"
+    )
+
+
+def _load_file(path: str, n_points: int | None, max_shapes: int | None) -> _Set:
+    """A sample file (a path or a URL string): the first ``max_shapes`` shapes, the first ``n_points``
+    points of each. Category names from ``labels`` and ``meta['class_names']`` when every shape has a
+    class."""
     import numpy as np
 
     from gen3d.sample_file import load_samples
+    from gen3d.storage.urls import redact
 
     s = load_samples(path)
     data = s.points if s.points is not None else s.voxels
@@ -292,7 +313,7 @@ def _load_file(path: Path, n_points: int | None, max_shapes: int | None) -> _Set
     if kind == "points" and n_points is not None:
         if data.shape[1] < n_points:
             raise UserInputError(
-                f"{path} holds {data.shape[1]} points per shape, fewer than the {n_points} scored"
+                f"{redact(path)} holds {data.shape[1]} points per shape, fewer than the {n_points} scored"
             )
         data = data[:, :n_points]
     groups = None
@@ -301,20 +322,31 @@ def _load_file(path: Path, n_points: int | None, max_shapes: int | None) -> _Set
         lab = np.asarray(s.labels[: len(data)])
         if (lab >= 0).all() and (lab < len(names)).all():
             groups = [str(names[int(k)]) for k in lab]
-    info = {"path": str(path), "n_shapes": int(len(data)), "max_shapes": max_shapes}
+    info = {"path": redact(path), "n_shapes": int(len(data)), "max_shapes": max_shapes}
     return _Set(kind, data, info, s.meta.get("denormalized"), groups, s.meta)
 
 
 def _load(
-    path: str, split: str, n_points, units: str, max_shapes, file_points, categories=None, seed: int = 0
+    path: str,
+    split: str,
+    n_points,
+    units: str,
+    max_shapes,
+    file_points,
+    categories=None,
+    seed: int = 0,
+    what: str = "reference",
 ) -> _Set:
     """A cache (``n_points`` per shape: the samples' count; ``categories``, ``seed``: see
-    :func:`_load_cache`) or a sample file (cut to ``file_points``, the ``--points`` option, only when given:
-    Chamfer distance takes unequal counts)."""
-    p = Path(path)
-    if p.is_dir():
-        return _load_cache(p, split, n_points, units, max_shapes, categories, seed)
-    return _load_file(p, file_points, max_shapes)
+    :func:`_load_cache`) or a sample file, also a URL (cut to ``file_points``, the ``--points`` option, only
+    when given: Chamfer distance takes unequal counts)."""
+    if _is_cache(path, what):
+        from gen3d.storage.urls import local_path
+
+        folder = local_path(path)
+        assert folder is not None  # _is_cache is True for local folders only
+        return _load_cache(folder, split, n_points, units, max_shapes, categories, seed)
+    return _load_file(path, file_points, max_shapes)
 
 
 def _check_same_units(a, b, what: str) -> None:
@@ -398,10 +430,11 @@ def _pointflow_units(gens: list, ref_path: str, protocol: dict | None) -> str | 
     raw = gens[0].denormalized
     if raw:
         return "samples in raw units (meta 'denormalized'); the reference follows them"
-    if Path(ref_path).is_dir():
+    if _is_cache(ref_path, "reference"):
         from gen3d.datasets.cache import ShapeCache
+        from gen3d.storage.urls import local_path
 
-        cache = ShapeCache(ref_path)
+        cache = ShapeCache(local_path(ref_path) or ref_path)
         kind = cache.normalization["kind"]
         if kind == "none":
             return "the cache is in raw units (normalisation none), and so are its model's samples"
@@ -482,6 +515,8 @@ class _Scoring:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gen3d.storage.urls import redact
+
     if args.task == "completion":
         return _run_completion(args)
     given = {k: getattr(args, k) for k in ("normalize", "split", "metrics", "points", "jsd_mode")}
@@ -519,12 +554,12 @@ def run(args: argparse.Namespace) -> int:
         unequal=args.unequal,
     )
     results, mats = _score_files(gens, ref, train, scoring, protocol)
-    is_cache = Path(args.reference).is_dir()
+    is_cache = _is_cache(args.reference, "reference")
     inputs = {
-        "samples": [str(p) for p in args.samples],
-        "reference": str(args.reference),
+        "samples": [redact(p) for p in args.samples],
+        "reference": redact(args.reference),
         "split": opts["split"] if is_cache else None,
-        "train": args.train,
+        "train": None if args.train is None else redact(args.train),
         "reference_cache": ref.info if is_cache else None,  # with its normalisation
         "reference_file": None if is_cache else ref.info,
         "max_shapes": args.max_shapes,
@@ -532,7 +567,7 @@ def run(args: argparse.Namespace) -> int:
     }
     options = {**opts, "unequal": args.unequal, "bootstrap": args.bootstrap, "ci": args.ci, "seed": args.seed}
     options["pairs"] = args.pairs
-    result = _summarise(results, protocol, inputs, options, [str(p) for p in args.samples])
+    result = _summarise(results, protocol, inputs, options, [redact(p) for p in args.samples])
     if units_note:
         print(f"units: {units_note}")
     if gens[0].groups is not None and ref.groups is None:
@@ -544,7 +579,12 @@ def run(args: argparse.Namespace) -> int:
 def _load_samples(paths: list, points: int | None, max_shapes: int | None, protocol: dict | None) -> list:
     """The sample files, which must agree (one experiment over seeds) and hold point clouds under a
     protocol."""
-    gens = [_load_file(Path(p), points, max_shapes) for p in paths]
+    from gen3d.storage.urls import is_url
+
+    for p in paths:
+        if is_url(p):
+            _is_cache(p, "samples")  # refuses a URL that is not an .npz/.npy file
+    gens = [_load_file(p, points, max_shapes) for p in paths]
     _check_files_agree(gens, paths)
     if protocol is not None and gens[0].kind != "points":
         raise UserInputError(
@@ -557,7 +597,7 @@ def _load_train(
     src: str, n_points: int | None, units: str, file_points: int | None, categories: str | None, seed: int
 ) -> _Set:
     """The training set of the novelty score (``--train``): point clouds, used whole."""
-    train = _load(src, "train", n_points, units, None, file_points, categories, seed)
+    train = _load(src, "train", n_points, units, None, file_points, categories, seed, what="--train")
     if train.kind != "points":
         raise UserInputError("--train must hold point clouds")
     return train
@@ -685,6 +725,11 @@ def _run_completion(args: argparse.Namespace) -> int:
         raise UserInputError(f"{', '.join(unused)} do not apply to --task completion")
     if len(args.samples) != 1:
         raise UserInputError(f"--task completion scores one completion file, got {len(args.samples)}")
+    from gen3d.storage.urls import is_url, local_path, redact
+
+    remote = [p for p in (args.samples[0], args.reference) if is_url(p) and local_path(p) is None]
+    if remote:
+        raise UserInputError(f"--task completion reads local files only, got {redact(remote[0])}")
     metrics = tuple(m.strip() for m in (args.metrics or "cd,emd").split(",") if m.strip())
     result = evaluate_completion_file(args.samples[0], args.reference, metrics, args.emd_tol, args.seed)
     print(format_completion_result(result))

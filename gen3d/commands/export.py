@@ -12,7 +12,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "samples", help="sample file (.npz from `gen3d sample`) or a .npy array (S,N,3)/(S,R,R,R)"
     )
-    parser.add_argument("--out", required=True, help="output folder (one mesh per shape + report.json)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="output folder or URL (s3://bucket/meshes: each file uploaded whole; one mesh per shape + "
+        "report.json)",
+    )
     parser.add_argument("--format", default="ply", choices=["ply", "obj", "stl", "off", "glb"])
     parser.add_argument(
         "--source",
@@ -67,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
     def show(res):
         if res.error is None:
-            print(f"[{res.index}] {res.path.name}: {res.report.line()}")
+            name = str(res.path).rstrip("/").rsplit("/", 1)[-1]
+            print(f"[{res.index}] {name}: {res.report.line()}")
         else:
             print(f"[{res.index}] skipped: {res.error}")
 
@@ -86,9 +92,11 @@ def run(args: argparse.Namespace) -> int:
     )
     failed = sum(r.error is not None for r in results)
     import json
-    from pathlib import Path
 
-    rec = json.loads((Path(args.out) / "report.json").read_text()).get("grid_frame")
+    from gen3d.storage.transfer import read_bytes
+    from gen3d.storage.urls import join_url, redact
+
+    rec = json.loads(read_bytes(join_url(args.out, "report.json"))).get("grid_frame")
     if rec:
         line = f"grid frame: {rec['source']}"
         if "points_frame" in rec and rec["frame"] == "grid" and rec.get("points_scale") != 1.0:
@@ -97,5 +105,6 @@ def run(args: argparse.Namespace) -> int:
                 f"'{rec['voxel_frame']}'): these meshes do not overlay the points"
             )
         print(line)
-    print(f"exported {len(results) - failed} of {len(results)} shapes to {args.out} (report: report.json)")
+    done = len(results) - failed
+    print(f"exported {done} of {len(results)} shapes to {redact(args.out)} (report: report.json)")
     return 0 if failed == 0 else 1

@@ -146,7 +146,22 @@ def run(args: argparse.Namespace) -> int:
         from gen3d.storage.urls import redact
 
         note(f"gen3d fit: mirrored {last.name} to {redact(mirror.url)} ({mirror.uploads} upload(s))")
+    if code == 0 and ckpt_path and trainer.is_global_zero and not last.is_file():
+        _keep_resumed(ckpt_path, last, note)
     return code
+
+
+def _keep_resumed(ckpt_path: str, last, note) -> None:
+    """A run resumed at its last step trains nothing and writes no checkpoint: the one it resumed from (a
+    mirror's, another folder's) is its final state, copied to ``last`` so the run folder holds it."""
+    from gen3d.storage.transfer import download, upload_file
+    from gen3d.storage.urls import is_url, local_path, redact
+
+    if is_url(ckpt_path) and local_path(ckpt_path) is None:
+        download(ckpt_path, last)
+    else:
+        upload_file(ckpt_path, last)  # a local copy, atomic
+    note(f"gen3d fit: the run was already at its end; kept {redact(ckpt_path)} as {last}")
 
 
 def _seed_and_threads(config: dict, threads: int | None) -> None:

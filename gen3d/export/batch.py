@@ -22,6 +22,7 @@ from gen3d.export.report import MeshReport, mesh_report
 from gen3d.export.writers import FORMATS, write_mesh
 from gen3d.metrics.frames import grid_frame, grid_frame_record
 from gen3d.sample_file import SampleFile, load_samples
+from gen3d.storage.urls import join_url
 
 __all__ = ["FRAMES", "ExportResult", "export_samples", "grid_frame"]
 
@@ -36,7 +37,7 @@ class ExportResult:
     """Outcome for shape ``index``: ``path`` + ``report`` on success, ``error`` (one line) on failure."""
 
     index: int
-    path: Path | None = None
+    path: Path | str | None = None  # a URL string when the output folder is a URL
     report: MeshReport | None = None
     error: str | None = None
     extra: dict = field(default_factory=dict)
@@ -70,7 +71,9 @@ def export_samples(
 
     Args:
         samples: a :class:`SampleFile` or a path to one (.npz / .npy).
-        out_dir: folder for ``shape_0000[_seedS].<fmt>`` files and ``report.json``.
+        out_dir: folder for ``shape_0000[_seedS].<fmt>`` files and ``report.json``; or an fsspec URL
+            string (``s3://bucket/meshes``): each file is written locally, then uploaded in one operation
+            (never a partial object), ``report.json`` last.
         source: ``"voxels"`` (marching cubes), ``"points"`` (``method`` reconstruction), or ``"auto"``
             (voxels if present, else points).
         recon_kwargs: extra keyword arguments for :func:`points_to_mesh`.
@@ -123,8 +126,7 @@ def export_samples(
                     "frame, recorded in report.json)"
                 )
         frame_rec = {**frame_rec, "frame": frame, "applied_scale": scale}
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out = _output_folder(out_dir)
     sdf = sf.meta.get("voxel_kind") == "sdf"
     results = []
     for i in indices:
@@ -152,7 +154,7 @@ def export_samples(
                     parts = mesh.split(only_watertight=False)
                     if len(parts) > 1:
                         mesh = max(parts, key=lambda m: len(m.faces))
-            res.path = write_mesh(mesh, out_dir / f"{name}.{fmt}", fmt)
+            res.path = write_mesh(mesh, join_url(out, f"{name}.{fmt}"), fmt)
             res.report = mesh_report(mesh)
         except DegenerateShapeError as e:
             res.error = str(e)
@@ -172,5 +174,20 @@ def export_samples(
         "failed": sum(r.error is not None for r in results),
         "shapes": [r.to_dict() for r in results],
     }
-    atomic_write_text(out_dir / "report.json", json.dumps(summary, indent=2))
+    atomic_write_text(join_url(out, "report.json"), json.dumps(summary, indent=2))
     return results
+
+
+def _output_folder(out_dir: str | os.PathLike) -> str:
+    """``out_dir`` as a location for :func:`join_url`: a local folder is created; a URL's store is checked
+    with one listing (a missing bucket or a wrong endpoint fails before any shape is meshed)."""
+    from gen3d.storage.urls import local_path
+
+    lp = local_path(out_dir)
+    if lp is None:
+        from gen3d.storage.transfer import list_names
+
+        list_names(str(out_dir))
+        return str(out_dir)
+    lp.mkdir(parents=True, exist_ok=True)
+    return str(lp)

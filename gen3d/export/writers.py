@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from gen3d.atomic import atomic_write_bytes
 from gen3d.errors import UserInputError
@@ -13,7 +13,7 @@ __all__ = ["FORMATS", "read_mesh", "write_mesh"]
 FORMATS = ("ply", "obj", "stl", "off", "glb")
 
 
-def _format_of(path: Path, fmt: str | None) -> str:
+def _format_of(path: Path | PurePosixPath, fmt: str | None) -> str:
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise UserInputError(
@@ -22,17 +22,21 @@ def _format_of(path: Path, fmt: str | None) -> str:
     return fmt
 
 
-def write_mesh(mesh, path: str | os.PathLike, fmt: str | None = None) -> Path:
+def write_mesh(mesh, path: str | os.PathLike, fmt: str | None = None) -> Path | str:
     """Write a ``trimesh.Trimesh`` to ``path`` (format: ``fmt`` or the suffix) atomically; return it.
 
-    PLY and GLB are binary; OBJ is written without normals or materials (geometry only).
+    PLY and GLB are binary; OBJ is written without normals or materials (geometry only). ``path`` may be an
+    fsspec URL string (``s3://bucket/meshes/a.ply``): the bytes are uploaded in one operation and the URL
+    string is returned.
     """
-    path = Path(path)
-    fmt = _format_of(path, fmt)
+    from gen3d.storage.urls import is_url
+
+    out: Path | str = str(path) if is_url(path) else Path(path)
+    fmt = _format_of(PurePosixPath(str(out)) if isinstance(out, str) else out, fmt)
     kwargs = {"include_normals": False} if fmt == "obj" else {}
     data = mesh.export(file_type=fmt, **kwargs)
-    atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else bytes(data))
-    return path
+    atomic_write_bytes(out, data.encode("utf-8") if isinstance(data, str) else bytes(data))
+    return out
 
 
 def read_mesh(path: str | os.PathLike):

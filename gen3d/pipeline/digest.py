@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-__all__ = ["json_digest", "path_digest"]
+__all__ = ["json_digest", "location_digest", "path_digest"]
 
 
 def json_digest(value) -> str:
@@ -37,3 +37,24 @@ def path_digest(path: str | Path) -> str | None:
         return None
     entries = [(f.relative_to(p).as_posix(), sha256_file(f)[1]) for f in files]
     return json_digest(entries)
+
+
+def location_digest(location: str) -> str | None:
+    """:func:`path_digest` of a local path or ``file://`` URL; for another URL (``s3://b/k``) the sha256 of
+    the object, streamed (one download); None when there is no such object. A missing bucket or an
+    unreachable endpoint raises (:mod:`gen3d.storage.errors`)."""
+    from gen3d.storage.urls import local_path
+
+    lp = local_path(location)
+    if lp is not None:
+        return path_digest(lp)
+    from gen3d.storage.checksums import copy_hashing
+    from gen3d.storage.errors import storage_errors
+    from gen3d.storage.filesystem import open_fs
+    from gen3d.storage.transfer import exists
+
+    if not exists(location):
+        return None
+    fs, key = open_fs(location)
+    with storage_errors(location, "read"), fs.open(key, "rb") as f:
+        return copy_hashing(f)[1]

@@ -56,7 +56,7 @@ _SECTIONS: dict[str, dict[str, tuple[str, object]]] = {
         "normalize": (_STR, "bbox"),
         "workers": (_INT, 1),
     },
-    "fit": {"config": (_STR, ...), "max_steps": (_INT, None), "set": (_LIST, [])},
+    "fit": {"config": (_STR, ...), "max_steps": (_INT, None), "set": (_LIST, []), "mirror": (_STR, None)},
     "sample": {"per_class": (_INT, 4), "seed": (_INT, 0), "sampler": (_STR, None), "steps": (_INT, None)},
     "evaluate": {"metrics": (_STR, None), "bootstrap": (_INT, 1000)},
     "render": {},
@@ -211,10 +211,35 @@ def _check_inputs(path: Path, sections: dict) -> None:
         from gen3d.config import config_path
 
         config_path(sections["fit"]["config"])
+        if sections["fit"]["mirror"] is not None:
+            sections["fit"]["mirror"] = _check_mirror(path, sections["fit"]["mirror"])
     if "publish" in sections:
         from gen3d.storage.registry import check_name
 
         check_name(sections["publish"]["name"])
+
+
+def _check_mirror(path: Path, mirror: str) -> str:
+    """``fit.mirror``: a URL (``s3://bucket/runs/demo``) or a folder (made absolute) whose fsspec
+    implementation is installed and that carries no credentials (those come from the environment)."""
+    from gen3d.storage.filesystem import open_fs
+    from gen3d.storage.urls import is_url, local_path, redact
+
+    if not is_url(mirror):
+        return str(Path(mirror).expanduser().resolve())
+    if redact(mirror) != mirror:
+        raise UserInputError(
+            f"{path}: fit.mirror {redact(mirror)}: user info or a query string in the URL; credentials come "
+            "from the environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...), never from the pipeline file"
+        )
+    lp = local_path(mirror)
+    if lp is not None:
+        return str(lp)
+    try:
+        open_fs(mirror)  # no request: a missing fsspec implementation fails here, a bucket when fit starts
+    except UserInputError as e:
+        raise UserInputError(f"{path}: fit.mirror: {e}") from e
+    return mirror.rstrip("/")
 
 
 def _check_synth(path: Path, synth: dict) -> None:

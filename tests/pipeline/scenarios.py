@@ -166,6 +166,46 @@ def a_changed_artefact_reruns_its_step_and_its_readers(toy_run, s3, tmp_path, ca
     assert [got[m][k] for m, k in headline] == [ref[m][k] for m, k in headline]  # the same scores, recomputed
 
 
+def fit_mirror_uploads_last_ckpt_and_a_lost_fit_folder_resumes_from_it(toy_run, s3, tmp_path, capsys):
+    """``fit.mirror``: not part of fit's key (a finished fit stays up to date; ``--step fit --force``
+    uploads its checkpoint without training), mirrored under the key, recorded and checked as an artefact;
+    a fit folder lost (a fresh node) is restored from the mirror without training."""
+    import shutil
+
+    from gen3d.models import read_checkpoint
+    from gen3d.storage.transfer import read_bytes
+
+    work = copy_work(toy_run, tmp_path)
+    before = _records(work)
+    mirror = new_bucket(s3) + "/mirrors"
+    args = [str(_variant(tmp_path, fit={"mirror": mirror})), "--work-dir", str(work)]
+    args += ["--registry", toy_run.registry]
+    rc, out, _ = pipeline([*args, "--dry-run"], capsys)
+    assert rc == 0 and statuses(out) == dict.fromkeys(STEPS, "skipped")
+
+    rc, out, _ = pipeline([*args, "--step", "fit", "--force"], capsys)
+    assert rc == 0 and statuses(out)["fit"] == "ran", out
+    fit = _records(work)["fit"]
+    url = f"{mirror}/{fit['key'][:12]}/checkpoints/last.ckpt"
+    assert fit["key"] == before["fit"]["key"] and fit["outputs"]["checkpoint (mirror)"] == url
+    assert f"mirrored last.ckpt to {url} (1 upload(s))" in out
+    local = work / fit["outputs"]["checkpoint"]
+    assert read_bytes(url) == local.read_bytes()
+    assert fit["digests"]["checkpoint (mirror)"] == fit["digests"]["checkpoint"]
+    assert _artefacts(out)["checkpoint (mirror)"] == url
+
+    # the node's disk is gone, the bucket is not: fit resumes from the mirror of its key, at its end
+    shutil.rmtree(work / "fit" / fit["key"][:12])
+    rc, out, _ = pipeline([*args, "--step", "fit"], capsys)
+    assert rc == 0, out
+    assert "fit       ran (artefact 'checkpoint' changed or missing" in out
+    assert f"resuming from {url} (step 16)" in out and "the run was already at its end; kept" in out
+    assert local.read_bytes() == read_bytes(url) and read_checkpoint(str(local))["global_step"] == 16
+    restored = _records(work)["fit"]
+    assert restored["digests"]["checkpoint"] == fit["digests"]["checkpoint"]
+    assert "training log" not in restored["outputs"]  # logs are not mirrored
+
+
 def prepare_reads_a_collection_folder(toy_run, tmp_path, capsys):
     """layout + root instead of synth; voxels; the worker count is not part of the key, points are."""
     import yaml

@@ -33,4 +33,7 @@ def test_toy_pipeline_end_to_end_then_every_kind_of_resume(toy_run, s3, tmp_path
     scenarios.a_changed_artefact_reruns_its_step_and_its_readers(
         toy_run, s3, _sub(tmp_path, "artefact"), capsys
     )
+    scenarios.fit_mirror_uploads_last_ckpt_and_a_lost_fit_folder_resumes_from_it(
+        toy_run, s3, _sub(tmp_path, "mirror"), capsys
+    )
     scenarios.prepare_reads_a_collection_folder(toy_run, _sub(tmp_path, "folder"), capsys)

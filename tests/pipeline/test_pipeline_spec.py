@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import subprocess
+import uuid
+from pathlib import Path
 
 import pytest
 
-from gen3d.pipeline.digest import json_digest, path_digest
+from gen3d.pipeline.digest import json_digest, location_digest, path_digest
 from gen3d.pipeline.spec import load_pipeline
+from gen3d.storage.transfer import write_bytes
 from tests.pipeline.conftest import pipeline
 
 pytestmark = pytest.mark.xdist_group("pipeline")
@@ -43,6 +48,12 @@ BAD = [
     ("prepare: {synth: {per_category: 0}}\n", "prepare.synth.per_category must be >= 1"),
     ("sample: {per_class: 2}\n", "section 'sample' given but 'sample' is not in steps"),
     ("work_dir: s3://bucket/work\n", "work_dir must be a local folder"),
+    ("fit: {config: demo_points, mirror: 7}\n", "fit.mirror must be a string, got 7"),
+    (
+        "fit: {config: demo_points, mirror: 's3://AKIA:s3cret@bucket/m'}\n",
+        "fit.mirror s3://bucket/m: user info or a query string in the URL; credentials come from the env",
+    ),
+    ("fit: {config: demo_points, mirror: 'nosuch://b/m'}\n", "fit.mirror: cannot open nosuch://b/m"),
     ("fit: [\n", "not valid YAML"),
 ]
 
@@ -68,6 +79,7 @@ def test_a_bad_pipeline_file_is_one_line_and_writes_nothing(tmp_path, capsys, pa
     assert rc == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gen3d pipeline: error: ") and message in lines[0], err
+    assert "s3cret" not in err
     assert not (tmp_path / "w").exists()
 
 
@@ -90,6 +102,12 @@ def test_defaults_overrides_and_the_dry_run_of_a_fresh_folder(tmp_path, capsys):
     assert spec.sections["prepare"]["points"] == 64 and spec.sections["prepare"]["normalize"] == "bbox"
     assert spec.sections["publish"] == {"registry": "s3://b/reg", "name": "toy"}
     assert spec.needs("publish") == ("fit",)  # evaluate and render are not in this pipeline
+    assert spec.sections["fit"]["mirror"] is None
+    for given, kept in [("s3://b/runs/", "s3://b/runs"), ("mirrors", str(tmp_path.resolve() / "mirrors"))]:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(tmp_path)
+            spec = load_pipeline(_write(tmp_path, f"fit: {{config: demo_points, mirror: '{given}'}}"))
+        assert spec.sections["fit"]["mirror"] == kept
 
     rc, out, _ = pipeline([str(_write(tmp_path, "{}")), "--dry-run"], capsys)
     assert rc == 0
@@ -108,6 +126,18 @@ def test_digests_are_the_sha256_of_the_content(tmp_path):
     assert path_digest(tmp_path / "d") == hashlib.sha256(entries.encode()).hexdigest()
     assert path_digest(tmp_path / "nothing") is None
     assert json_digest({"b": 1, "a": [1, 2]}) == hashlib.sha256(b'{"a":[1,2],"b":1}').hexdigest()
+    root = f"memory://gen3d-digest-{uuid.uuid4().hex}"
+    write_bytes(f"{root}/a.txt", b"alpha")
+    assert location_digest(f"{root}/a.txt") == sha["a"] and location_digest(f"{root}/none") is None
+    assert location_digest(str(tmp_path / "d")) == path_digest(tmp_path / "d")
+
+
+def test_the_local_s3_script_names_the_shipped_pipelines_model():
+    """``scripts/pipeline_local_s3.sh`` samples ``NAME`` (default: the demo pipeline's publish.name)."""
+    script = Path(__file__).parents[2] / "scripts" / "pipeline_local_s3.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    name = re.search(r"^NAME=\$\{NAME:-([^}]+)\}$", script.read_text(), re.M)
+    assert name is not None and name.group(1) == load_pipeline("demo").sections["publish"]["name"]
 
 
 def test_step_refuses_when_upstream_never_ran(tmp_path, capsys):

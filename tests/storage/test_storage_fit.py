@@ -8,6 +8,7 @@ import pytest
 
 from gen3d.cli import main
 from gen3d.models import read_checkpoint
+from gen3d.storage.transfer import read_bytes
 from tests.training.test_training_cli import fit_args
 
 pytestmark = pytest.mark.xdist_group("storage_s3")
@@ -31,6 +32,13 @@ def test_fit_mirrors_to_a_bucket_and_resumes_from_it_on_another_machine(bucket, 
     local = read_checkpoint(tmp_path / "node2" / "t" / "checkpoints" / "last.ckpt")
     assert local["global_step"] == 6 and local["gen3d"]["ema"]["num_updates"] == 6
     assert read_checkpoint(f"{mirror}/checkpoints/last.ckpt")["global_step"] == 6
+
+    # a third empty node, the mirrored run already at its end: nothing to train, the mirror's checkpoint kept
+    done = fit_args(tiny_cache, tmp_path / "node4", "trainer.max_steps=6")
+    assert main([*done, "--mirror", mirror, "--resume", "auto"]) == 0
+    assert "the run was already at its end; kept" in capsys.readouterr().out
+    kept = tmp_path / "node4" / "t" / "checkpoints" / "last.ckpt"
+    assert kept.read_bytes() == read_bytes(f"{mirror}/checkpoints/last.ckpt")
 
     # an explicit checkpoint URL, and one that is not there
     third = fit_args(tiny_cache, tmp_path / "node3", "trainer.max_steps=7")
