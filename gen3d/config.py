@@ -15,7 +15,8 @@ sampler      name, steps, schedule, rho, sigmas (an explicit grid or null), sigm
 optim        learning rate, its warm-up and decay (none | cosine | linear, to lr_final * lr), Adam betas,
              EMA decay, gradient clipping, label dropout
 trainer      max_steps, max_time (a wall-clock budget: 25m), precision, devices, checkpoint / gallery / log
-             intervals
+             intervals, the experiment tracker (``logger``: csv | tensorboard | mlflow | wandb, and its
+             settings ``mlflow_tracking_uri``, ``mlflow_experiment``, ``wandb_project``)
 ============ =====================================================================================
 
 Unknown groups and unknown keys in the fixed groups are errors naming the key and the allowed keys.
@@ -46,8 +47,10 @@ __all__ = [
     "DEFAULTS",
     "GROUPS",
     "SAMPLER_KEYS",
+    "TRACKERS",
     "apply_overrides",
     "check_sampler_group",
+    "check_tracking",
     "config_path",
     "list_configs",
     "load_config",
@@ -119,6 +122,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "enable_progress_bar": True,
         "fast_dev_run": False,
         "limit_val_batches": 0,
+        # experiment tracking (metrics.csv is always written; docs/tracking.md)
+        "logger": "csv",
+        "mlflow_tracking_uri": None,  # null: $MLFLOW_TRACKING_URI, else sqlite in <run folder>/mlruns/
+        "mlflow_experiment": None,  # null: experiment.name
+        "wandb_project": None,  # null: gen3d
     },
 }
 
@@ -140,6 +148,23 @@ GROUPS = tuple(DEFAULTS)
 LR_DECAYS = ("none", "cosine", "linear")
 #: Keys of the sampler group that are not sampler options.
 SAMPLER_KEYS = tuple(DEFAULTS["sampler"])
+#: ``trainer.logger`` -> the modules that tracker needs (metrics.csv is written whatever the choice).
+TRACKERS: dict[str, tuple[str, ...]] = {
+    "csv": (),
+    "tensorboard": ("tensorboard",),
+    "mlflow": ("mlflow",),
+    "wandb": ("wandb",),
+}
+#: what ``pip install`` brings each tracker's modules (the ``tracking`` extra holds them all)
+_TRACKER_PACKAGES = {
+    "tensorboard": "tensorboard",
+    "mlflow": "mlflow-skinny",
+    "wandb": "wandb",
+    "sqlalchemy": "sqlalchemy",
+    "alembic": "alembic",
+}
+#: settings keys of each tracker in the trainer group
+_TRACKER_KEYS = {"mlflow": ("mlflow_tracking_uri", "mlflow_experiment"), "wandb": ("wandb_project",)}
 _FREE_GROUPS = ("process", "net")  # kwargs checked by the component factories
 
 
@@ -439,6 +464,64 @@ def _check_values(cfg: dict) -> None:
     if not isinstance(edges, list) or sorted(edges) != edges:
         raise UserInputError(
             f"optim.sigma_buckets must be an increasing list of ln(sigma) edges, got {edges!r}"
+        )
+    check_tracking(cfg["trainer"])
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def check_tracking(trainer: dict) -> None:
+    """``trainer.logger`` and its settings: a known tracker whose packages are installed (else one line
+    with the install command), settings only for the chosen tracker, names that are non-empty strings, and
+    an MLflow tracking URI without credentials (user info or a query string: the config is stored in every
+    checkpoint and published with the model; credentials come from MLflow's environment variables)."""
+    name = trainer.get("logger")
+    if not isinstance(name, str) or name not in TRACKERS:
+        raise UserInputError(
+            f"trainer.logger {name!r} is unknown; allowed: {', '.join(TRACKERS)} (metrics.csv is always "
+            "written; the others add a tracker beside it)"
+        )
+    for tracker, keys in _TRACKER_KEYS.items():
+        for key in keys:
+            v = trainer.get(key)
+            if v is None:
+                continue
+            if tracker != name:
+                raise UserInputError(
+                    f"trainer.{key} is set but trainer.logger is {name!r}: set trainer.logger={tracker} "
+                    f"or trainer.{key}=null"
+                )
+            if not isinstance(v, str) or not v.strip():
+                raise UserInputError(f"trainer.{key} must be a non-empty string or null, got {v!r}")
+    project = trainer.get("wandb_project")
+    if isinstance(project, str) and any(c in project for c in "/\\#?%:"):
+        raise UserInputError(f"trainer.wandb_project {project!r}: a W&B project name has no / \\ # ? % :")
+    uri = trainer.get("mlflow_tracking_uri")
+    if isinstance(uri, str):
+        from gen3d.storage.urls import redact
+
+        if redact(uri) != uri:
+            raise UserInputError(
+                f"trainer.mlflow_tracking_uri {redact(uri)}: user info or a query string in the URI; the "
+                "config is saved in every checkpoint, so credentials come from the environment "
+                "(MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN)"
+            )
+    modules = list(TRACKERS[name])
+    if name == "mlflow" and (uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:").startswith("sqlite:"):
+        modules += ["sqlalchemy", "alembic"]  # MLflow's SQLite store (the default: <run>/mlruns/mlflow.db)
+    missing = [m for m in modules if not _installed(m)]
+    if missing:
+        pkgs = " ".join(_TRACKER_PACKAGES[m] for m in modules)
+        raise UserInputError(
+            f"trainer.logger={name} needs {', '.join(missing)}, not installed here: pip install "
+            f"'gen3d[tracking]' (or pip install {pkgs})"
         )
 
 

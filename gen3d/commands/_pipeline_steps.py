@@ -82,6 +82,7 @@ def _fit(ctx: StepContext) -> dict[str, str]:
     """``gen3d fit --resume auto`` with the run folder in the step's folder (a crashed fit resumes); with
     ``fit.mirror``, also ``--mirror <fit.mirror>/<key[:12]>`` (a fit whose work folder was lost resumes from
     the mirror of the same key, never from another configuration's)."""
+    from gen3d.storage.model_card import TRACKING_RECORD
     from gen3d.storage.urls import join_url
     from gen3d.training.components import run_dir_of
 
@@ -101,6 +102,8 @@ def _fit(ctx: StepContext) -> dict[str, str]:
     out = {"checkpoint": str(run / "checkpoints" / "last.ckpt")}
     if any(p.is_file() for p in (run / "logs").rglob("*")):  # none when restored from the mirror at its end
         out["training log"] = str(run / "logs")
+    if (run / TRACKING_RECORD).is_file():  # trainer.logger tensorboard / mlflow / wandb: where it was tracked
+        out["tracking record"] = str(run / TRACKING_RECORD)
     if mirror is not None:
         out["checkpoint (mirror)"] = join_url(mirror, "checkpoints", "last.ckpt")
     return out

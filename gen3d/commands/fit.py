@@ -141,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     if callback is not None:
         trainer.callbacks.append(callback)  # after the checkpoint callbacks: it sees each new last.ckpt
     code = _fit(trainer, module, dm, ckpt_path, last, config)
+    _note_tracking(trainer, note)
     if mirror is not None and trainer.is_global_zero:
         mirror.sync()  # a pre-emption checkpoint written just before the run stopped
         from gen3d.storage.urls import redact
@@ -149,6 +150,16 @@ def run(args: argparse.Namespace) -> int:
     if code == 0 and ckpt_path and trainer.is_global_zero and not last.is_file():
         _keep_resumed(ckpt_path, last, note)
     return code
+
+
+def _note_tracking(trainer, note) -> None:
+    """One line saying where the run was tracked (``trainer.logger`` other than csv)."""
+    from gen3d.storage.model_card import tracking_summary
+    from gen3d.training.tracking import TrackingRecord
+
+    for cb in trainer.callbacks:
+        if isinstance(cb, TrackingRecord) and cb.record is not None and trainer.is_global_zero:
+            note(f"gen3d fit: tracked in {tracking_summary(cb.record)}".replace("`", ""))
 
 
 def _keep_resumed(ckpt_path: str, last, note) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from gen3d.errors import CheckpointError, UserInputError
 from gen3d.storage.checksums import sha256_file
 from gen3d.storage.fingerprint import data_fingerprint
-from gen3d.storage.model_card import headline_metrics, model_card
+from gen3d.storage.model_card import TRACKING_RECORD, headline_metrics, model_card, tracking_entry
 from gen3d.storage.registry import (
     MANIFEST,
     REGISTRY_FORMAT,
@@ -42,11 +42,13 @@ __all__ = ["PublishInputs", "Published", "find_inputs", "publish_model"]
 @dataclass(frozen=True)
 class PublishInputs:
     """What a publish reads: ``checkpoint`` (a path or URL of a gen3d ``.ckpt``), optional ``evaluation``
-    (a ``gen3d evaluate`` JSON, path or URL) and ``gallery`` (a local PNG)."""
+    (a ``gen3d evaluate`` JSON, path or URL), ``gallery`` (a local PNG) and ``tracking`` (the run folder's
+    ``tracking.json``: where the training was tracked)."""
 
     checkpoint: str
     evaluation: str | None = None
     gallery: Path | None = None
+    tracking: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,28 @@ class Published:
     manifest: dict
 
 
+def _tracking_of(run_dir: Path | None) -> dict | None:
+    """The publishable part of ``<run_dir>/tracking.json`` (None without a readable one)."""
+    if run_dir is None:
+        return None
+    try:
+        return tracking_entry(json.loads((run_dir / TRACKING_RECORD).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
 def find_inputs(source: str, evaluation: str | None = None, gallery: str | None = None) -> PublishInputs:
     """Inputs of ``gen3d publish <source>``: a checkpoint file/URL, or a local run folder (its
     ``checkpoints/last.ckpt`` and, unless ``gallery`` is given, its newest ``gallery/step_*.png`` or
-    ``gallery.png``)."""
+    ``gallery.png``). The run folder's ``tracking.json`` (also found from a local
+    ``<run>/checkpoints/<file>.ckpt``) says where the training was tracked."""
     lp = local_path(source)
     pic = Path(gallery) if gallery else None
+    run_dir = None
+    if lp is not None and lp.is_file() and lp.parent.name == "checkpoints":
+        run_dir = lp.parent.parent
     if lp is not None and lp.is_dir():
+        run_dir = lp
         ckpt = lp / "checkpoints" / "last.ckpt"
         if not ckpt.is_file():
             raise UserInputError(
@@ -80,7 +97,9 @@ def find_inputs(source: str, evaluation: str | None = None, gallery: str | None 
         raise UserInputError(f"--gallery: no picture at {pic}")
     if pic is not None and pic.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
         raise UserInputError(f"--gallery: {pic} is not a PNG file")
-    return PublishInputs(checkpoint=source, evaluation=evaluation, gallery=pic)
+    return PublishInputs(
+        checkpoint=source, evaluation=evaluation, gallery=pic, tracking=_tracking_of(run_dir)
+    )
 
 
 def _now() -> str:
@@ -161,12 +180,14 @@ def publish_model(inputs: PublishInputs, registry: str, name: str) -> Published:
             "protocol": (evaluation or {}).get("protocol"),
             "source": facts,
         }
+        if inputs.tracking is not None:
+            manifest["tracking"] = inputs.tracking
         version = claim_next_version(registry, name, token, created)
         manifest["version"] = version
         manifest["files"] = _file_entries(work)
         shown = redact(registry)
         (work / "README.md").write_text(
-            model_card(name, version, manifest, config, fingerprint, evaluation, shown)
+            model_card(name, version, manifest, config, fingerprint, evaluation, shown, inputs.tracking)
         )
         manifest["files"] = _file_entries(work)
         for f in sorted(manifest["files"]):

@@ -127,8 +127,9 @@ def _cache_up_axis(cache_dir) -> str:
 
 
 def build_trainer(config: dict, callbacks: list | None = None, resume_step: int | None = None, **overrides):
-    """A Lightning Trainer for ``config['trainer']``: CSV logs and atomic checkpoints under
-    :func:`run_dir_of`. ``resume_step``: the step a resumed run starts from (its earlier log rows are kept).
+    """A Lightning Trainer for ``config['trainer']``: CSV logs (plus the tracker ``trainer.logger`` names,
+    :mod:`gen3d.training.tracking`) and atomic checkpoints under :func:`run_dir_of`. ``resume_step``: the
+    step a resumed run starts from (its earlier log rows are kept, its tracked run continued).
 
     ``overrides`` are passed to ``lightning.Trainer`` last (tests use them, e.g. ``enable_model_summary``).
     """
@@ -136,10 +137,10 @@ def build_trainer(config: dict, callbacks: list | None = None, resume_step: int 
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from gen3d.training.checkpoint import AtomicCheckpointIO
-    from gen3d.training.csv_log import ResumableCSVLogger
     from gen3d.training.gallery import SampleGallery
     from gen3d.training.preemption import PreemptionCheckpoint, cluster_plugins
     from gen3d.training.resume import SkipConsumedBatches
+    from gen3d.training.tracking import TrackingRecord, build_loggers
 
     t = config["trainer"]
     run_dir = run_dir_of(config)
@@ -148,6 +149,7 @@ def build_trainer(config: dict, callbacks: list | None = None, resume_step: int 
         SkipConsumedBatches(),
         PreemptionCheckpoint(run_dir / "checkpoints" / "last.ckpt"),
         *(callbacks or []),
+        TrackingRecord(run_dir, config, resume_step=resume_step),
     ]
     if t["checkpoint_every_n_steps"] > 0:
         cbs.append(
@@ -213,7 +215,7 @@ def build_trainer(config: dict, callbacks: list | None = None, resume_step: int 
         enable_progress_bar=t["enable_progress_bar"],
         fast_dev_run=t["fast_dev_run"],
         limit_val_batches=t["limit_val_batches"],
-        logger=ResumableCSVLogger(run_dir, resume_step=resume_step),
+        logger=build_loggers(config, run_dir, resume_step=resume_step),
         callbacks=cbs,
         plugins=[AtomicCheckpointIO(), *cluster_plugins()],  # SLURM: Lightning's auto-requeue on SIGUSR1
         default_root_dir=os.fspath(run_dir),

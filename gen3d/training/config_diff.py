@@ -16,7 +16,8 @@ from gen3d.errors import UserInputError
 __all__ = ["SAFE_ON_RESUME", "check_resume_config", "config_changes", "format_change"]
 
 #: Dotted keys (or whole groups) that may change on resume: stopping, logging, checkpoint and gallery
-#: intervals, progress display, data-loading workers, CPU threads, where the run lives, the gallery's sampler.
+#: intervals, progress display, the experiment tracker, data-loading workers, CPU threads, where the run
+#: lives, the gallery's sampler.
 SAFE_ON_RESUME = frozenset(
     {
         "trainer.max_steps",
@@ -31,6 +32,10 @@ SAFE_ON_RESUME = frozenset(
         "trainer.gallery_timeout",
         "trainer.enable_progress_bar",
         "trainer.limit_val_batches",
+        "trainer.logger",  # the experiment tracker and its settings: where metrics go, not what is trained
+        "trainer.mlflow_tracking_uri",
+        "trainer.mlflow_experiment",
+        "trainer.wandb_project",
         "data.num_workers",
         "experiment.threads",
         "experiment.run_dir",

@@ -134,7 +134,8 @@ def _render(
 class SampleGallery(L.Callback):
     """Every ``every_n_steps`` optimiser steps (rank 0 only): sample ``n_shapes`` shapes with the EMA denoiser
     (fixed seeds, so pictures are comparable across steps), save ``<out_dir>/step_XXXXXXX.png`` and log it
-    to the logger when it supports images.
+    as an image (key ``gallery``) to each logger that takes images
+    (:func:`gen3d.training.tracking.log_picture`).
 
     ``sampler``, ``steps``, ``schedule``, ``rho``, ``sigma_max``, ``sigma_min`` and ``sampler_options`` (e.g.
     ``{"S_churn": 40}``) go to :func:`gen3d.generate.generate`; the options are checked against the sampler's
@@ -224,11 +225,7 @@ class SampleGallery(L.Callback):
 
     @staticmethod
     def _log_image(trainer, path: Path, step: int) -> None:
-        for logger in trainer.loggers:
-            if hasattr(logger, "log_image"):  # e.g. WandbLogger
-                logger.log_image(key="gallery", images=[str(path)], step=step)
-            elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoard
-                from PIL import Image
+        from gen3d.training.tracking import log_picture
 
-                img = np.asarray(Image.open(path).convert("RGB"))
-                logger.experiment.add_image("gallery", img, step, dataformats="HWC")
+        for logger in trainer.loggers:  # the trackers that take images (TensorBoard, MLflow, W&B)
+            log_picture(logger, path, step)
