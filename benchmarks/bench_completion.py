@@ -22,14 +22,20 @@ shape, best-of-K and mean-of-K; fidelity UHD from the partial; diversity TMD amo
 
 The references come first: a completion method is useful where it beats both. Allocator: whatever the
 caller's environment sets (state it with the numbers you quote).
+
+``--demo`` (``bench_completion_demo.py``) is the self-contained mode: from a fresh clone, the demo's synthetic
+collection turned into depth scans, a model trained or reused, training-free and conditional completions and
+this table, all through the ``gen3d`` commands::
+
+    python benchmarks/bench_completion.py --demo --out runs/completion_demo --budget 4m --inputs 12 --k 4
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -52,39 +58,75 @@ def _padded(partials: list[np.ndarray], n: int, k: int, seed: int) -> np.ndarray
     return np.stack([np.stack([p[rng.choice(len(p), n, replace=True)] for _ in range(k)]) for p in partials])
 
 
-def _picture(path: str, partials, comps, truth, rows: int = 3) -> None:
-    """PNG: per input, the partial, two completions (observed points red, generated grey) and the truth
-    (ModelNet's z axis up)."""
+def _z_up(pts: np.ndarray, up: str) -> np.ndarray:
+    """Points of data whose up axis is ``up`` in matplotlib's z-up frame (a rotation, no mirror)."""
+    from gen3d.geometry.up_axis import to_view_frame
+
+    v = to_view_frame(pts, up)  # y up
+    return np.stack([v[:, 0], -v[:, 2], v[:, 1]], axis=1)
+
+
+def _picture(
+    path: str, partials, points, observed, truth, index=None, up: str = "z", colours=("tab:red", "0.45")
+) -> None:
+    """PNG, written atomically: per input of ``index`` (default the first three) the partial, two of its
+    completions ``points`` (I, K, N, 3) and the truth (blue), drawn with the data's ``up`` axis up. The
+    partial and each completion's first ``observed[i, k]`` points are in ``colours[0]``, generated ones in
+    ``colours[1]``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = min(rows, len(partials))
-    fig = plt.figure(figsize=(8, 2.1 * rows), dpi=80)
-    for r in range(rows):
-        obs = int(comps.observed[r, 0])
-        panels = [("partial", partials[r], None), ("completion 1", comps.points[r, 0], obs),
-                  ("completion 2", comps.points[r, 1], obs), ("true shape", truth[r], None)]  # fmt: skip
+    from gen3d.atomic import atomic_path
+
+    index = list(range(min(3, len(partials)))) if index is None else list(index)
+    fig = plt.figure(figsize=(8, 2.1 * len(index)), dpi=80)
+    for r, i in enumerate(index):
+        obs = int(observed[i, 0])
+        panels = [("partial", partials[i], None), ("completion 1", points[i, 0], obs),
+                  ("completion 2", points[i, min(1, points.shape[1] - 1)], obs),
+                  ("true shape", truth[i], None)]  # fmt: skip
         for c, (title, pts, m) in enumerate(panels):
-            ax = fig.add_subplot(rows, 4, 4 * r + c + 1, projection="3d")
-            colour = np.where(np.arange(len(pts)) < (m or 0), "tab:red", "0.45") if m else "tab:red"
+            ax = fig.add_subplot(len(index), 4, 4 * r + c + 1, projection="3d")
+            colour = np.where(np.arange(len(pts)) < m, *colours) if m else colours[0]
             if title == "true shape":
                 colour = "tab:blue"
-            ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], s=1.5, c=colour, depthshade=False)  # z up
+            z = _z_up(np.asarray(pts), up)
+            ax.scatter(z[:, 0], z[:, 1], z[:, 2], s=1.5, c=colour, depthshade=False)
             ax.set_xlim(-1, 1), ax.set_ylim(-1, 1), ax.set_zlim(-1, 1)
             ax.view_init(elev=20, azim=-60)
             ax.set_axis_off()
             if r == 0:
                 ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
 
 
+def table_lines(results: dict) -> list[str]:
+    """The rows of ``results`` (name -> :func:`~gen3d.completion.metrics.completion_metrics` result with
+    ``seconds``): CD x1e3 and EMD x1e2 (best-of-K, mean-of-K), UHD x1e2, TMD x1e2, seconds."""
+    head = f"{'CD best':>9}{'CD mean':>9}{'EMD best':>10}{'EMD mean':>10}{'UHD':>8}{'TMD':>8}{'s':>7}"
+    lines = [f"{'method':<16}{head}"]
+    for name, r in results.items():
+        tmd = "–" if r["diversity_tmd"] is None else f"{r['diversity_tmd'] * 1e2:.2f}"
+        lines.append(f"{name:<16}{r['cd']['best_of_k'] * 1e3:9.2f}{r['cd']['mean_of_k'] * 1e3:9.2f}"
+                     f"{r['emd']['best_of_k'] * 1e2:10.2f}{r['emd']['mean_of_k'] * 1e2:10.2f}"
+                     f"{r['fidelity_uhd'] * 1e2:8.2f}{tmd:>8}{r['seconds']:7.1f}")  # fmt: skip
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--demo" in argv:  # the self-contained mode on the demo data (bench_completion_demo.py)
+        from bench_completion_demo import main as demo_main
+
+        return demo_main([a for a in argv if a != "--demo"])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--demo", action="store_true",
+                    help="self-contained run on the demo data (options: --demo --help)")  # fmt: skip
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--cache", required=True, help="cache prepared with --partial-views")
     ap.add_argument("--split", default="test")
@@ -165,27 +207,22 @@ def main(argv: list[str] | None = None) -> int:
     run = f"{settings.observed_slots()} observed, {settings.sampler} {steps} steps ({comps.nfe} NFE)"
     where = f"{len(partials)} inputs ({args.split}, view {args.view}, median {median} points)"
     print(f"{where}, K={args.n}, {n} points, {run}")
-    head = f"{'CD best':>9}{'CD mean':>9}{'EMD best':>10}{'EMD mean':>10}{'UHD':>8}{'TMD':>8}{'s':>7}"
-    print(f"{'method':<16}{head}")
     for name, pts in rows.items():
         r = completion_metrics(pts, partials, truth, seed=args.seed)
         results[name] = {**r, "seconds": seconds[name]}
-        tmd = "–" if r["diversity_tmd"] is None else f"{r['diversity_tmd'] * 1e2:.2f}"
-        print(f"{name:<16}{r['cd']['best_of_k'] * 1e3:9.2f}{r['cd']['mean_of_k'] * 1e3:9.2f}"
-              f"{r['emd']['best_of_k'] * 1e2:10.2f}{r['emd']['mean_of_k'] * 1e2:10.2f}"
-              f"{r['fidelity_uhd'] * 1e2:8.2f}{tmd:>8}{seconds[name]:7.1f}")  # fmt: skip
+    print("\n".join(table_lines(results)))
     kind = cache.normalization["kind"]
     classes = "its true class" if labels is not None else "its null class"
     print(f"CD x1e3, EMD x1e2, UHD x1e2, TMD x1e2 (each true shape's {kind} frame; a class-conditional model "
           f"gets {classes})")  # fmt: skip
     if args.picture:
-        _picture(args.picture, partials, comps, truth)
+        _picture(args.picture, partials, comps.points, comps.observed, truth, up=cache.up_axis)
         print(f"wrote {args.picture}")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(
-            json.dumps({"args": vars(args), "inputs": names, "results": results}, indent=1)
-        )
+        from gen3d.atomic import atomic_write_text
+
+        record = {"args": vars(args), "inputs": names, "results": results}
+        atomic_write_text(args.out, json.dumps(record, indent=1))
         print(f"wrote {args.out}")
     return 0
 
