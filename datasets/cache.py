@@ -1,5 +1,9 @@
 """Reading a prepared shape cache (written by :func:`gen3d.datasets.prepare.prepare`, ``gen3d prepare``).
 
+A cache may be named by a URL (``s3://bucket/caches/chairs``, any fsspec URL; see ``docs/storage.md``):
+:class:`ShapeCache` then reads a verified local copy, downloaded once per distinct remote manifest
+(:func:`gen3d.storage.prepared.resolve_cache`, the one place where every reader resolves a cache location).
+
 Labels: ``label i <-> class_names[i]``, the sorted human class names of the cache's shapes. Model ids returned
 by the loaders are the records' keys ``<category>/<model_id>`` (unique across categories); :meth:`norm_params`
 and :meth:`denormalize` take them back.
@@ -10,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -35,13 +38,19 @@ class PartialViews:
 
 
 class ShapeCache:
-    """A prepared cache at ``path``. Raises :class:`UserInputError` when it is missing, incomplete or
-    corrupt."""
+    """A prepared cache at ``path``: a folder, or a URL read through a verified local copy (module
+    docstring). Raises :class:`UserInputError` when it is missing, incomplete or corrupt (a remote object
+    that differs from its manifest: :class:`gen3d.storage.errors.IntegrityError`).
+
+    ``path`` is the local folder read; ``source`` names the cache as given (a URL without credentials)."""
 
     def __init__(self, path: str | os.PathLike):
         from gen3d.datasets.prepare import CACHE_FORMAT
+        from gen3d.storage.prepared import resolve_cache
+        from gen3d.storage.urls import is_url, redact
 
-        self.path = Path(path)
+        self.path = resolve_cache(path)
+        self.source = redact(path) if is_url(path) else str(self.path)
         manifest = self.path / "manifest.json"
         if not self.path.is_dir():
             raise UserInputError(f"shape cache {self.path} does not exist; create it with `gen3d prepare`")
@@ -76,7 +85,7 @@ class ShapeCache:
         return len(self._shapes)
 
     def __repr__(self) -> str:
-        return f"ShapeCache({str(self.path)!r}, {len(self)} shapes, classes={self.class_names})"
+        return f"ShapeCache({self.source!r}, {len(self)} shapes, classes={self.class_names})"
 
     @property
     def n_points(self) -> int:
@@ -129,7 +138,7 @@ class ShapeCache:
         wanted = [p.strip() for p in str(split).split(",") if p.strip()]
         missing = [p for p in wanted if p not in self.splits]
         if not wanted or missing or len(set(wanted)) != len(wanted):
-            raise UserInputError(f"split {split!r} not in cache {self.path}; it holds {self.splits}")
+            raise UserInputError(f"split {split!r} not in cache {self.source}; it holds {self.splits}")
         return wanted
 
     def entries(self, split: str, categories=None, max_count: int | None = None) -> list[dict]:
@@ -155,7 +164,7 @@ class ShapeCache:
                     kept.append(s)
             rows = kept
         if not rows:
-            raise UserInputError(f"no shapes in split {split!r} of {self.path} for categories {categories}")
+            raise UserInputError(f"no shapes in split {split!r} of {self.source} for categories {categories}")
         return rows
 
     def _entry(self, key: str) -> dict:
@@ -206,7 +215,8 @@ class ShapeCache:
             with self._open(self._entry(k)) as z:
                 if "vox_shift" not in z.files:
                     raise UserInputError(
-                        f"cache {self.path} does not record the voxel frame of {k!r}; re-run `gen3d prepare`"
+                        f"cache {self.source} does not record the voxel frame of {k!r}; re-run "
+                        "`gen3d prepare`"
                     )
                 out.append(NormParams(z["vox_shift"], z["vox_scale"]))
         return out
@@ -248,7 +258,7 @@ class ShapeCache:
         """-> ``normals (S,N,3) float32`` in the order of :meth:`load_points` (caches made with
         ``--normals``)."""
         if not self.params.get("normals"):
-            raise UserInputError(f"cache {self.path} was prepared without --normals")
+            raise UserInputError(f"cache {self.source} was prepared without --normals")
         n = self.n_points if n_points is None else int(n_points)
         rows = self.entries(split, categories, max_count)
 
@@ -269,7 +279,7 @@ class ShapeCache:
         r = int(resolution)
         if r not in self.resolutions:
             raise UserInputError(
-                f"cache {self.path} has no {r}^3 grids (it has {self.resolutions or 'none'}); "
+                f"cache {self.source} has no {r}^3 grids (it has {self.resolutions or 'none'}); "
                 f"prepare it with --voxels {r}"
             )
         rows = self.entries(split, categories, max_count)
@@ -286,7 +296,7 @@ class ShapeCache:
 
         if not int(self.params.get("partial_views", 0)):
             raise UserInputError(
-                f"cache {self.path} was prepared without partial views; prepare one with --partial-views K "
+                f"cache {self.source} was prepared without partial views; prepare one with --partial-views K "
                 "(into a new --out)"
             )
         rows = self.entries(split, categories, max_count)
@@ -323,10 +333,18 @@ class ShapeCache:
 
 def cache_up_axis(cache_dir) -> str | None:
     """The up axis recorded in the cache at ``cache_dir`` (:attr:`ShapeCache.up_axis`), or None when there
-    is no readable cache there (no path, a URL, a missing, incomplete or corrupt cache)."""
+    is no readable cache there (no path; a missing, incomplete or corrupt cache; an unreadable URL). A URL's
+    manifest alone is read (no shape is downloaded)."""
+    from gen3d.errors import Gen3dError
+    from gen3d.geometry.up_axis import DEFAULT_UP_AXIS, UP_AXES
+    from gen3d.storage.prepared import is_remote, manifest_bytes
+
     if not cache_dir:
         return None
     try:
+        if is_remote(cache_dir):
+            axis = json.loads(manifest_bytes(cache_dir)).get("up_axis", DEFAULT_UP_AXIS)
+            return axis if axis in UP_AXES else None
         return ShapeCache(cache_dir).up_axis
-    except (UserInputError, OSError, TypeError, ValueError):
+    except (Gen3dError, OSError, TypeError, ValueError, AttributeError):
         return None

@@ -6,7 +6,8 @@ Cache layout (``<out>``)::
     shapes/<category>/<model>.npz   one file per usable shape (written atomically by the worker)
     skipped/<category>/<model>.json one file per unusable shape, with the reason
     report.json                     counts and the list of skipped shapes with reasons
-    manifest.json                   written last: its presence marks a complete cache (read by ShapeCache)
+    manifest.json                   written last: its presence marks a complete cache (read by ShapeCache);
+                                    lists every shape file with its size ("bytes") and "sha256"
 
 Per-shape ``.npz`` keys: ``points`` (N,3) float32 in **raw** source units; ``normals`` (N,3) float32 (with
 ``--normals``); ``norm_shift``/``norm_scale`` (3,) the shape's own normalisation (per-shape kinds only; the
@@ -49,6 +50,13 @@ shapes are all done and whose manifest lists the same shapes does nothing and sa
 into the same ``<out>`` are an error** (``params.json`` differs): use another ``--out`` or delete the old
 cache. The selection (categories, splits, max count) may change between runs: the manifest then lists the new
 selection.
+
+A URL ``out`` (``s3://bucket/caches/chairs``; not ``file://``, which is a local path): the cache is prepared
+as above in a local working folder (:func:`gen3d.storage.prepared.staging_dir`, kept so that a re-run resumes
+there and finds it up to date), after checking that the prefix holds no cache of other parameters; then its
+shape files, ``params.json`` and ``report.json`` are uploaded and ``manifest.json`` last
+(:func:`gen3d.storage.prepared.upload_cache`). Readers resolve the URL to a verified local copy
+(:func:`gen3d.storage.prepared.resolve_cache`).
 
 Up axis (``up``, ``gen3d prepare --up``): the axis that points up in the source data, recorded as
 ``manifest["up_axis"]`` for pictures (:mod:`gen3d.geometry.up_axis`); the arrays are not rotated. Not given:
@@ -134,6 +142,13 @@ class PrepareResult:
     up_to_date: bool
     skip_reasons: dict = field(default_factory=dict)
     up_axis: str = "y"
+    location: str | None = None  # the URL given as ``out`` (None: ``out`` is the cache itself)
+    uploaded: int | None = None  # files uploaded to ``location`` (0: it already held this cache)
+
+    @property
+    def where(self) -> str:
+        """The cache as the user named it: the URL (without credentials), else the local folder."""
+        return self.location if self.location is not None else str(self.out)
 
 
 def _safe(name: str) -> str:
@@ -364,6 +379,15 @@ def _done_status(rec: ShapeRecord, out: Path, p: PrepareParams) -> dict | None:
     return None
 
 
+def _params_clash(where: str, old: dict | None, new: dict) -> UserInputError:
+    diff = sorted(k for k in set(new) | set(old or {}) if (old or {}).get(k) != new.get(k))
+    detail = ", ".join(f"{k}: {(old or {}).get(k)!r} -> {new.get(k)!r}" for k in diff)
+    return UserInputError(
+        f"{where} holds a cache prepared with different parameters ({detail}); "
+        "use another --out or delete that folder"
+    )
+
+
 def _check_params(out: Path, p: PrepareParams) -> None:
     path = out / "params.json"
     if path.is_file():
@@ -373,14 +397,46 @@ def _check_params(out: Path, p: PrepareParams) -> None:
             old = None
         new = p.to_dict()
         if old != new:
-            diff = sorted(k for k in set(new) | set(old or {}) if (old or {}).get(k) != new.get(k))
-            detail = ", ".join(f"{k}: {(old or {}).get(k)!r} -> {new.get(k)!r}" for k in diff)
-            raise UserInputError(
-                f"{out} holds a cache prepared with different parameters ({detail}); "
-                "use another --out or delete that folder"
-            )
+            raise _params_clash(str(out), old, new)
     else:
         atomic_write_text(path, json.dumps(p.to_dict(), indent=2))
+
+
+def _staging_for(url: str, p: PrepareParams) -> Path:
+    """The local working folder of a cache prepared for the URL ``url``
+    (:func:`gen3d.storage.prepared.staging_dir`), after checking that the prefix, when it already holds a
+    cache, holds one of the same parameters (a missing bucket fails here, before any shape is processed).
+    A working folder of other parameters (the remote one was deleted or replaced) is started afresh."""
+    import shutil
+
+    from gen3d.storage.prepared import remote_params, staging_dir
+    from gen3d.storage.urls import redact
+
+    new = p.to_dict()
+    old = remote_params(url)
+    if old is not None and old != new:
+        raise _params_clash(redact(url), old, new)
+    staging = staging_dir(url)
+    try:
+        local = json.loads((staging / "params.json").read_text())
+    except (OSError, ValueError):
+        local = None
+    if local is not None and local != new:
+        log.info("local working folder %s holds other parameters; starting it afresh", staging)
+        shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def _upload(res: PrepareResult, url: str | None) -> PrepareResult:
+    """``res`` unchanged for a local cache; else the prepared folder uploaded to ``url``, manifest last."""
+    if url is None:
+        return res
+    from gen3d.storage.prepared import upload_cache
+    from gen3d.storage.urls import redact
+
+    up = upload_cache(res.out, url)
+    res.location, res.uploaded = redact(url), up.files
+    return res
 
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -507,14 +563,15 @@ def prepare(
     normalize, res = _check_processing(n_points, voxels, normalize)
     _check_partial(partial_views, partial_points, partial_noise, partial_dropout)
     ds = _open_selection(sel, normals, normalize)
-    out = Path(out)
-    up_axis = _resolve_up_axis(up, layout, out)
     source = layout if binvox is None else f"{layout}:{binvox}.binvox"
     p = PrepareParams(
         source, str(Path(root).resolve()), int(n_points), bool(normals), res, normalize, int(seed),
         int(partial_views), int(n_points if partial_points is None else partial_points), float(partial_noise),
         float(partial_dropout),
     )  # fmt: skip
+    url = str(out) if _is_remote(out) else None
+    out = _staging_for(url, p) if url is not None else _local_out(out)
+    up_axis = _resolve_up_axis(up, layout, out, _remote_up_axis(url) if url and up is None else None)
     out.mkdir(parents=True, exist_ok=True)
     _check_params(out, p)
 
@@ -522,7 +579,7 @@ def prepare(
     status, todo = _triage(records, out, p)
     done = _up_to_date(out, records, status, up_axis) if not todo else None
     if done is not None:
-        return done
+        return _upload(done, url)
     for s in _run_tasks(todo, int(workers), progress):
         status[s["key"]] = s
 
@@ -536,11 +593,38 @@ def prepare(
         )
     _write_manifest(out, p, sel, ds.notes, ok, status, norm_global, up_axis)
     reused = len(records) - len(todo)
-    return PrepareResult(out, len(records), len(todo), reused, len(skipped), False, dict(reasons), up_axis)
+    result = PrepareResult(out, len(records), len(todo), reused, len(skipped), False, dict(reasons), up_axis)
+    return _upload(result, url)
 
 
-def _resolve_up_axis(up: str | None, layout: str, out: Path) -> str:
-    """``up`` checked; when None, the axis the manifest in ``out`` records, else the layout's default."""
+def _is_remote(out) -> bool:
+    from gen3d.storage.prepared import is_remote
+
+    return is_remote(out)
+
+
+def _local_out(out) -> Path:
+    """A plain path, or the local path of a ``file://`` URL."""
+    from gen3d.storage.urls import local_path
+
+    lp = local_path(out)
+    assert lp is not None
+    return lp
+
+
+def _remote_up_axis(url: str) -> str | None:
+    """The up axis the cache manifest at ``url`` records, None when there is none (no cache there yet)."""
+    from gen3d.storage.prepared import manifest_bytes
+
+    try:
+        return json.loads(manifest_bytes(url)).get("up_axis")
+    except (Gen3dError, ValueError, AttributeError):
+        return None
+
+
+def _resolve_up_axis(up: str | None, layout: str, out: Path, uploaded: str | None = None) -> str:
+    """``up`` checked; when None, the axis the manifest in ``out`` records, else the one the uploaded cache
+    (``uploaded``: of a URL ``out``) records, else the layout's default."""
     from gen3d.geometry.up_axis import UP_AXES, check_up_axis
 
     if up is not None:
@@ -552,6 +636,8 @@ def _resolve_up_axis(up: str | None, layout: str, out: Path) -> str:
         recorded = json.loads((out / "manifest.json").read_text()).get("up_axis")
     except (OSError, ValueError, AttributeError):
         recorded = None
+    if recorded not in UP_AXES:
+        recorded = uploaded
     return recorded if recorded in UP_AXES else default_up_axis(layout)
 
 
@@ -641,6 +727,8 @@ def _up_to_date(out: Path, records: list[ShapeRecord], status: dict, up_axis: st
         return None
     if listed != {r.key for r in records} or manifest.get("up_axis") != up_axis:
         return None
+    if not all("sha256" in s for s in manifest["shapes"]):
+        return None  # a manifest written before checksums were recorded: rewritten with them
     n_skip = sum(s["status"] == "skipped" for s in status.values())
     log.info("cache %s is up to date (%d shapes); nothing to do", out, len(records))
     reasons = dict(Counter(s["reason"] for s in status.values() if s["reason"]))
@@ -698,6 +786,15 @@ def _views_report(ok: list[ShapeRecord], status: dict) -> dict:
     return {"partial_views": {"stored": stored, "skipped": sum(reasons.values()), "reasons": dict(reasons)}}
 
 
+def _size_and_sha256(path: Path) -> dict:
+    """``{"bytes": size, "sha256": hex}`` of a shape file: what a reader of a copied or uploaded cache checks
+    (:mod:`gen3d.storage.prepared`)."""
+    from gen3d.storage.checksums import sha256_file
+
+    size, digest = sha256_file(path)
+    return {"bytes": size, "sha256": digest}
+
+
 def _write_manifest(
     out: Path,
     p: PrepareParams,
@@ -730,6 +827,7 @@ def _write_manifest(
                 "source": str(r.path),
                 "sha1": status[r.key]["sha1"],
                 "file": shape_file(out, r).relative_to(out).as_posix(),
+                **_size_and_sha256(shape_file(out, r)),
             }
             for r in ok
         ],

@@ -45,7 +45,11 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         help="sample file(s) (.npz/.npy) with 'points' (S,N,3) or 'voxels' (S,1,R,R,R); several files (one "
         "per sampling seed) are scored one by one and summarised as mean +- std over files",
     )
-    parser.add_argument("reference", help="reference: sample file (.npz/.npy) or a prepared cache directory")
+    parser.add_argument(
+        "reference",
+        help="reference: sample file (.npz/.npy) or a prepared cache (a folder, or a URL such as "
+        "s3://bucket/caches/chairs: read through a verified local copy)",
+    )
     parser.add_argument(
         "--protocol",
         default=None,
@@ -175,7 +179,7 @@ class _Set:
 
 
 def _load_cache(
-    path: Path,
+    path: str | Path,
     split: str,
     n_points: int | None,
     units: str,
@@ -201,7 +205,8 @@ def _load_cache(
     cache = ShapeCache(path)
     if n_points is not None and n_points > cache.n_points:
         raise UserInputError(
-            f"samples have {n_points} points per shape but the cache {path} holds only {cache.n_points}"
+            f"samples have {n_points} points per shape but the cache {cache.source} holds only "
+            f"{cache.n_points}"
         )
     pts, labels, ids = cache.load_points(split, categories=cats, n_points=n_points)
     n_all = len(pts)
@@ -214,7 +219,7 @@ def _load_cache(
 
         pts = points_in_voxel_frame(cache, pts, ids)
     info = {
-        "path": str(path),
+        "path": cache.source,
         "split": split,
         "categories": cats,
         "normalization": cache.normalization,
@@ -250,27 +255,29 @@ def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=N
 
     from gen3d.datasets.cache import ShapeCache
     from gen3d.metrics.frames import cache_from_meta
-    from gen3d.storage.urls import local_path
 
     if gen.kind != "voxels":
         raise UserInputError("--grids scores generated voxel grids against a prepared cache's grids")
     if not _is_cache(path, "--grids"):
         raise UserInputError(f"--grids: {path} is not a prepared cache folder (gen3d prepare ... --voxels R)")
-    cache = ShapeCache(local_path(path))
+    cache = ShapeCache(path)
     trained = cache_from_meta(gen.meta)
     if trained is not None and trained.voxel_frame != cache.voxel_frame:
         raise UserInputError(
             f"--grids: the model's grids are in the {trained.voxel_frame!r} voxel frame of its training "
-            f"cache but {path} holds grids in the {cache.voxel_frame!r} frame; IoU needs grids in one frame"
+            f"cache but {cache.source} holds grids in the {cache.voxel_frame!r} frame; IoU needs grids in "
+            "one frame"
         )
     r = int(gen.data.shape[-1])
     if r not in cache.resolutions:
-        raise UserInputError(f"--grids: the cache {path} has no {r}^3 grids (it has {cache.resolutions})")
+        raise UserInputError(
+            f"--grids: the cache {cache.source} has no {r}^3 grids (it has {cache.resolutions})"
+        )
     kind = ((gen.meta.get("config") or {}).get("data") or {}).get("kind", "solid")
     cats = categories.split(",") if categories else None
     vox, labels, _ = cache.load_voxels(split, r, kind, cats)
     keep, selection = _random_subset(len(vox), max_shapes, seed)
-    info = {"path": str(path), "split": split, "categories": cats, "grids": f"{kind}_{r}"}
+    info = {"path": cache.source, "split": split, "categories": cats, "grids": f"{kind}_{r}"}
     info.update(n_shapes=len(keep), max_shapes=max_shapes, voxel_frame=cache.voxel_frame)
     if selection:
         info["selection"] = selection
@@ -280,8 +287,9 @@ def _load_cache_grids(path: str, gen: _Set, split: str, max_shapes, categories=N
 
 
 def _is_cache(path: str, what: str) -> bool:
-    """Whether ``path`` names a prepared cache (a local folder). A URL is a sample file when it ends in
-    .npz/.npy; any other URL is refused: a prepared cache is read from a local folder only."""
+    """Whether ``path`` names a prepared cache: a local folder, or a URL that does not end in .npz/.npy (a
+    prepared cache on a store, read through a verified local copy; see :class:`ShapeCache`). Such a URL is
+    refused as ``samples`` (``what``): the generated shapes come from a sample file only."""
     from gen3d.storage.urls import is_url, local_path, redact
 
     if not is_url(path):
@@ -291,10 +299,11 @@ def _is_cache(path: str, what: str) -> bool:
         return lp.is_dir()
     if path.lower().endswith((".npz", ".npy")):
         return False
-    raise UserInputError(
-        f"{what} {redact(path)}: a URL is read as a sample file (.npz/.npy) only; a prepared cache must be "
-        "a local folder (copy it from the store first)"
-    )
+    if what == "samples":
+        raise UserInputError(
+            f"samples {redact(path)}: generated shapes are read from a sample file (.npz/.npy) only"
+        )
+    return True
 
 
 def _load_file(path: str, n_points: int | None, max_shapes: int | None) -> _Set:
@@ -341,11 +350,7 @@ def _load(
     :func:`_load_cache`) or a sample file, also a URL (cut to ``file_points``, the ``--points`` option, only
     when given: Chamfer distance takes unequal counts)."""
     if _is_cache(path, what):
-        from gen3d.storage.urls import local_path
-
-        folder = local_path(path)
-        assert folder is not None  # _is_cache is True for local folders only
-        return _load_cache(folder, split, n_points, units, max_shapes, categories, seed)
+        return _load_cache(path, split, n_points, units, max_shapes, categories, seed)
     return _load_file(path, file_points, max_shapes)
 
 
@@ -432,9 +437,8 @@ def _pointflow_units(gens: list, ref_path: str, protocol: dict | None) -> str | 
         return "samples in raw units (meta 'denormalized'); the reference follows them"
     if _is_cache(ref_path, "reference"):
         from gen3d.datasets.cache import ShapeCache
-        from gen3d.storage.urls import local_path
 
-        cache = ShapeCache(local_path(ref_path) or ref_path)
+        cache = ShapeCache(ref_path)
         kind = cache.normalization["kind"]
         if kind == "none":
             return "the cache is in raw units (normalisation none), and so are its model's samples"

@@ -23,7 +23,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--out",
         required=True,
-        help="cache folder (created; an interrupted run resumes; other parameters into it are refused)",
+        help="cache folder (created; an interrupted run resumes; other parameters into it are refused), or a "
+        "URL (s3://bucket/caches/name): prepared in a local working folder, then uploaded, manifest last",
     )
     parser.add_argument(
         "--categories", default=None, help="comma-separated category names or ids (default all)"
@@ -110,20 +111,33 @@ def run(args) -> int:
         partial_dropout=args.partial_dropout,
         up=args.up,
     )
-    if res.up_to_date:
+    where = res.where
+    if res.up_to_date and not res.uploaded:
         print(
-            f"cache {res.out} is up to date ({res.total} shapes, {res.skipped} skipped, up axis "
+            f"cache {where} is up to date ({res.total} shapes, {res.skipped} skipped, up axis "
             f"{res.up_axis}): nothing to do"
         )
     else:
-        see = f" (see {res.out / 'report.json'})" if res.skipped else ""
+        see = f" (see {_report_of(res)})" if res.skipped else ""
         print(
-            f"cache {res.out}: {res.total} shapes, {res.processed} processed now, {res.reused} already done, "
+            f"cache {where}: {res.total} shapes, {res.processed} processed now, {res.reused} already done, "
             f"{res.skipped} skipped{see}; up axis {res.up_axis}"
         )
+    if res.location is not None:
+        sent = f"uploaded {res.uploaded} files, manifest last" if res.uploaded else "already uploaded"
+        print(f"cache {where}: {sent} (local working copy {res.out})")
     if args.partial_views:
         print(_views_line(res.out))
     return 0
+
+
+def _report_of(res) -> str:
+    """Where the run's ``report.json`` is, as the user named the cache."""
+    if res.location is not None:
+        from gen3d.storage.urls import join_url
+
+        return join_url(res.location, "report.json")
+    return str(res.out / "report.json")
 
 
 def _views_line(out) -> str:

@@ -42,12 +42,23 @@ def _explicit(meta: dict) -> bool:
 
 def cache_from_meta(meta: dict):
     """The :class:`~gen3d.datasets.cache.ShapeCache` a sample file's model was trained on
-    (``meta['config']['data']['cache_dir']``), or ``None`` when not recorded or not found."""
+    (``meta['config']['data']['cache_dir']``), or ``None`` when not recorded or not found. A URL is read
+    through its verified local copy (:class:`ShapeCache`), None when it is not readable here."""
     cache_dir = ((meta.get("config") or {}).get("data") or {}).get("cache_dir")
-    if not cache_dir or not (Path(cache_dir) / "manifest.json").is_file():
+    if not cache_dir:
         return None
     from gen3d.datasets.cache import ShapeCache
+    from gen3d.storage.prepared import is_remote
 
+    if is_remote(cache_dir):
+        from gen3d.errors import Gen3dError
+
+        try:
+            return ShapeCache(cache_dir)
+        except Gen3dError:
+            return None
+    if not (Path(cache_dir) / "manifest.json").is_file():
+        return None
     return ShapeCache(cache_dir)
 
 

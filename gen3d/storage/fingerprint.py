@@ -3,7 +3,8 @@ data without shipping it.
 
 ``data_fingerprint(config) -> dict`` with ``type``, ``n_points`` / ``resolution``, ``class_names``, the
 config's ``categories`` and ``cache_dir``, and, when the cache named by ``data.cache_dir`` is readable here
-(a local folder holding ``manifest.json``, see ``datasets/prepare.py``): ``cache_manifest_sha256`` (the
+(a local folder holding ``manifest.json``, see ``datasets/prepare.py``, or a URL whose manifest is read, see
+:mod:`gen3d.storage.prepared`): ``cache_manifest_sha256`` (the
 digest of that manifest: two caches with the same digest hold the same shapes, the same way prepared),
 ``normalization`` (kind and global parameters), ``categories`` and ``splits`` counted from its shapes, and
 the preparation ``params``. Without a readable cache these are None and ``note`` says why.
@@ -15,6 +16,10 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
+
+from gen3d.errors import Gen3dError
+from gen3d.storage.prepared import is_remote, manifest_bytes
+from gen3d.storage.urls import join_url, redact
 
 __all__ = ["data_fingerprint"]
 
@@ -36,11 +41,19 @@ def data_fingerprint(config: dict) -> dict:
         "params": None,
     }
     cache_dir = data.get("cache_dir")
-    manifest = Path(cache_dir) / "manifest.json" if cache_dir else None
-    if manifest is None or not manifest.is_file():
-        fp["note"] = f"no cache manifest readable at publish time ({manifest or 'data.cache_dir unset'})"
-        return fp
-    raw = manifest.read_bytes()
+    if is_remote(cache_dir):
+        manifest = redact(join_url(str(cache_dir), "manifest.json"))
+        try:
+            raw = manifest_bytes(str(cache_dir))
+        except Gen3dError as e:
+            fp["note"] = f"no cache manifest readable at publish time ({e})"
+            return fp
+    else:
+        path = Path(cache_dir) / "manifest.json" if cache_dir else None
+        if path is None or not path.is_file():
+            fp["note"] = f"no cache manifest readable at publish time ({path or 'data.cache_dir unset'})"
+            return fp
+        manifest, raw = str(path), path.read_bytes()
     try:
         m = json.loads(raw)
         shapes = m["shapes"]

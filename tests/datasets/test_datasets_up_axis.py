@@ -77,4 +77,4 @@ def test_old_caches_read_as_y_and_unreadable_caches_give_none(tmp_path):
     # a re-run of such a cache without --up records the layout's axis (nothing to redo)
     assert _prepare("modelnet", tmp_path / "mn", out) == 0 and _recorded(out) == "z"
     assert cache_up_axis(tmp_path / "missing") is None and cache_up_axis(None) is None
-    assert cache_up_axis("s3://bucket/cache") is None
+    assert cache_up_axis("memory://gen3d-no-such-cache/c") is None  # a URL holding no cache

@@ -1,6 +1,7 @@
 """Rendered pictures, exported meshes and evaluation inputs on URLs, through the CLI against the moto S3
 server: ``gen3d render s3://... --out s3://...``, ``gen3d export --out s3://...``, ``gen3d evaluate s3://...
-s3://...`` (a prepared cache given as a URL is refused in one line)."""
+s3://...`` (a URL that is no sample file is refused as samples in one line; prepared caches at URLs are in
+``test_storage_caches.py``)."""
 
 from __future__ import annotations
 
@@ -124,15 +125,13 @@ def test_evaluate_reads_sample_files_from_urls(bucket, tmp_path, capsys):
     assert got["novelty"] == want["novelty"]
 
 
-@pytest.mark.parametrize("where", ["reference", "--train"])
-def test_evaluate_refuses_a_cache_url_in_one_line(bucket, tmp_path, capsys, where):
-    save_samples(tmp_path / "gen.npz", _points(1))
-    ref = f"{bucket}/cache" if where == "reference" else str(tmp_path / "gen.npz")
-    args = ["evaluate", str(tmp_path / "gen.npz"), ref, "--bootstrap", "0", "--no-jsd"]
-    if where == "--train":
-        args += ["--train", f"{bucket}/cache"]
+def test_evaluate_refuses_a_samples_url_that_is_no_sample_file_in_one_line(bucket, tmp_path, capsys):
+    """A URL that does not end in .npz/.npy is a prepared cache as reference or --train
+    (``test_storage_caches.py``), never as the generated samples."""
+    save_samples(tmp_path / "ref.npz", _points(1))
+    args = ["evaluate", f"{bucket}/cache", str(tmp_path / "ref.npz"), "--bootstrap", "0", "--no-jsd"]
     assert main(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
-    assert f"{where} {bucket}/cache: a URL is read as a sample file (.npz/.npy) only" in lines[0]
-    assert "a prepared cache must be a local folder" in lines[0]
+    want = f"samples {bucket}/cache: generated shapes are read from a sample file (.npz/.npy) only"
+    assert want in lines[0]
