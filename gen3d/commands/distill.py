@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="30m",
         help="wall-clock budget of the whole distillation, teacher trajectories included (90s, 30m, 1.5h); "
-        "training stops when it is spent (or at --max-steps)",
+        "training stops when it is spent (or at --max-steps). With --resume the training time already done "
+        "counts against it (the checkpoint restores it), so give the total you want, not the extra",
     )
     parser.add_argument("--max-steps", type=int, default=2000, help="training steps at most (trajectory)")
     parser.add_argument(
