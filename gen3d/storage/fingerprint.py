@@ -2,12 +2,12 @@
 data without shipping it.
 
 ``data_fingerprint(config) -> dict`` with ``type``, ``n_points`` / ``resolution``, ``class_names``, the
-config's ``categories`` and ``cache_dir``, and, when the cache named by ``data.cache_dir`` is readable here
-(a local folder holding ``manifest.json``, see ``datasets/prepare.py``, or a URL whose manifest is read, see
-:mod:`gen3d.storage.prepared`): ``cache_manifest_sha256`` (the
-digest of that manifest: two caches with the same digest hold the same shapes, the same way prepared),
-``normalization`` (kind and global parameters), ``categories`` and ``splits`` counted from its shapes, and
-the preparation ``params``. Without a readable cache these are None and ``note`` says why.
+config's ``categories`` and ``cache_dir``, and, when the cache named by ``data.cache_dir`` is readable here (a
+local folder holding ``manifest.json``, see ``datasets/prepare.py``, or a URL whose manifest is read, see
+:mod:`gen3d.storage.prepared`): ``cache_manifest_sha256`` (the digest of that manifest: two caches with the
+same digest hold the same shapes, the same way prepared), ``normalization`` (kind and global parameters),
+``categories`` and ``splits`` counted from its shapes, and the preparation ``params``. Without a readable
+cache these are None and ``note`` says why.
 """
 
 from __future__ import annotations

@@ -397,7 +397,8 @@ class TrackingRecord(L.Callback):
     def on_fit_start(self, trainer, pl_module) -> None:
         if not trainer.is_global_zero:
             return
-        trackers = [lg for lg in trainer.loggers if hasattr(lg, "tracking_record")]
+        # looked up on the class: fast_dev_run's DummyLogger answers every attribute with a no-op method
+        trackers = [lg for lg in trainer.loggers if callable(getattr(type(lg), "tracking_record", None))]
         if not trackers:
             if not self.resumed:
                 (self.run_dir / TRACKING_RECORD).unlink(missing_ok=True)
