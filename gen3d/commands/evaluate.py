@@ -297,7 +297,9 @@ def _is_cache(path: str, what: str) -> bool:
     lp = local_path(path)
     if lp is not None:  # file://
         return lp.is_dir()
-    if path.lower().endswith((".npz", ".npy")):
+    from urllib.parse import urlsplit
+
+    if urlsplit(path).path.lower().endswith((".npz", ".npy")):  # a signed URL's query is not its name
         return False
     if what == "samples":
         raise UserInputError(

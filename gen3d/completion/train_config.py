@@ -25,6 +25,7 @@ values of the wrong type are refused with a one-line :class:`gen3d.errors.UserIn
 from __future__ import annotations
 
 import importlib.resources
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -110,9 +111,9 @@ def _check(path: Path, key: str, value: Any) -> Any:
             raise UserInputError(f"{bad} a non-empty list of category names or null, got {value!r}")
         return list(value)
     if key in ("lr", "grad_clip"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             hint = " (YAML reads 1e-4 as text: write 1.0e-4)" if isinstance(value, str) else ""
-            raise UserInputError(f"{bad} a number > 0, got {value!r}{hint}")
+            raise UserInputError(f"{bad} a finite number > 0, got {value!r}{hint}")
         return float(value)
     least = 0 if key == "seed" else 1
     if value is None and key == "observed":

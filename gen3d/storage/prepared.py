@@ -211,7 +211,7 @@ def _listing(url: str, storage_options: dict | None) -> dict[str, int]:
         try:
             found = fs.find(root, detail=True)
         except FileNotFoundError as e:
-            if "bucket" in str(e).lower():
+            if "bucket does not exist" in str(e).lower():  # NoSuchBucket; a fresh prefix is empty
                 raise
             found = {}
     out: dict[str, int] = {}

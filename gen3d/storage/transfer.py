@@ -61,7 +61,7 @@ def exists(location: str | os.PathLike, storage_options: dict | None = None) -> 
         try:
             return fs.info(path).get("type") == "file"
         except FileNotFoundError as e:
-            if "bucket" in str(e).lower():
+            if "bucket does not exist" in str(e).lower():  # NoSuchBucket; a fresh prefix is empty
                 raise
             return False
 
@@ -78,7 +78,7 @@ def list_names(location: str | os.PathLike, storage_options: dict | None = None)
         try:
             entries = fs.ls(path, detail=False, refresh=True)
         except FileNotFoundError as e:
-            if "bucket" in str(e).lower():
+            if "bucket does not exist" in str(e).lower():  # NoSuchBucket; a fresh prefix is empty
                 raise
             return []
     return sorted({str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries} - {""})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -135,3 +136,27 @@ def test_evaluate_refuses_a_samples_url_that_is_no_sample_file_in_one_line(bucke
     assert len(lines) == 1, lines
     want = f"samples {bucket}/cache: generated shapes are read from a sample file (.npz/.npy) only"
     assert want in lines[0]
+
+
+def test_a_fresh_prefix_in_a_bucket_named_bucket_is_empty_not_missing(s3):
+    # s3fs reports an empty prefix as FileNotFoundError(<path>): a path that merely contains the word
+    # "bucket" must not be taken for a missing bucket, while a real NoSuchBucket still is one
+    from gen3d.storage.errors import NoSuchBucketError
+    from gen3d.storage.filesystem import open_fs
+
+    name = f"my-bucket-{os.getpid()}"
+    fs, _ = open_fs(f"s3://{name}")
+    fs.mkdir(name)
+    assert list_names(f"s3://{name}/caches/chairs") == []
+    assert exists(f"s3://{name}/caches/chairs/manifest.json") is False
+    with pytest.raises(NoSuchBucketError):
+        list_names(f"s3://no-such-bucket-{os.getpid()}/caches")
+
+
+def test_a_signed_sample_url_is_a_sample_file_not_a_cache():
+    from gen3d.commands.evaluate import _is_cache
+
+    assert (
+        _is_cache("https://host.example/runs/gen.npz?X-Amz-Signature=abc&X-Amz-Expires=60", "samples")
+        is False
+    )
