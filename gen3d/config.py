@@ -54,6 +54,7 @@ __all__ = [
     "config_path",
     "list_configs",
     "load_config",
+    "read_yaml_file",
     "resolve_config",
 ]
 
@@ -166,6 +167,17 @@ _TRACKER_PACKAGES = {
 #: settings keys of each tracker in the trainer group
 _TRACKER_KEYS = {"mlflow": ("mlflow_tracking_uri", "mlflow_experiment"), "wandb": ("wandb_project",)}
 _FREE_GROUPS = ("process", "net")  # kwargs checked by the component factories
+
+
+def read_yaml_file(path: Path) -> Any:
+    """The YAML document in the file ``path`` (None when empty); a syntax error is one line naming it."""
+    import yaml
+
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UserInputError(f"{path}: not valid YAML ({first})") from e
 
 
 def list_configs() -> list[str]:

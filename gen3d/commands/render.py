@@ -8,6 +8,17 @@ NAME = "render"
 HELP = "render shapes headless: PNG gallery, turntable or trajectory animation (.png/.gif/.mp4)"
 
 
+def add_color_by_argument(parser: argparse.ArgumentParser) -> None:
+    """``--color-by``, shared by ``gen3d render`` and ``gen3d view``."""
+    parser.add_argument(
+        "--color-by",
+        default=None,
+        choices=["height", "sample", "uniform", "observed"],
+        help="observed: a completion's observed points dark grey, generated ones by height (default for "
+        "sample files written by gen3d complete --sample-file; else height)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "input", help="sample file (.npz/.npy), mesh or point file (.ply/.obj/.off/.stl/.glb), .binvox"
@@ -22,13 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["points", "mesh", "voxels"],
         help="draw shapes as this (default: as stored)",
     )
-    parser.add_argument(
-        "--color-by",
-        default=None,
-        choices=["height", "sample", "uniform", "observed"],
-        help="observed: a completion's observed points dark grey, generated ones by height (default for "
-        "sample files written by gen3d complete --sample-file; else height)",
-    )
+    add_color_by_argument(parser)
     parser.add_argument(
         "--up",
         default=None,

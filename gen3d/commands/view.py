@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from gen3d.commands.render import add_color_by_argument
+
 NAME = "view"
 HELP = (
     "interactive Open3D viewer (N/P page, R representation, C colour, T play trajectory, G gif, S screenshot)"
@@ -16,13 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--per-page", type=int, default=9, help="shapes shown at once")
     parser.add_argument("--representation", default=None, choices=["points", "mesh", "voxels"])
-    parser.add_argument(
-        "--color-by",
-        default=None,
-        choices=["height", "sample", "uniform", "observed"],
-        help="observed: a completion's observed points dark grey, generated ones by height (default for "
-        "sample files written by gen3d complete --sample-file; else height)",
-    )
+    add_color_by_argument(parser)
     parser.add_argument(
         "--up",
         default=None,

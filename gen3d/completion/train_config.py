@@ -30,6 +30,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gen3d.config import read_yaml_file
 from gen3d.errors import UserInputError
 
 __all__ = ["DEFAULTS", "KEYS", "list_train_configs", "load_train_config", "merge_flags", "train_config_path"]
@@ -71,14 +72,8 @@ def train_config_path(name: str | os.PathLike) -> Path:
 def load_train_config(name_or_path: str | os.PathLike) -> dict[str, Any]:
     """The settings of a completion config file: :data:`DEFAULTS` with the file's keys over them, each checked
     (see the module docstring). ``categories`` comes back as a list of str or None."""
-    import yaml
-
     path = train_config_path(name_or_path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise UserInputError(f"{path}: not valid YAML ({first})") from e
+    raw = read_yaml_file(path)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

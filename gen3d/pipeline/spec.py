@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gen3d.config import read_yaml_file
 from gen3d.errors import UserInputError
 
 __all__ = [
@@ -109,14 +110,8 @@ def load_pipeline(
 ) -> PipelineSpec:
     """Read and check a pipeline file; ``work_dir`` and ``registry`` (``publish.registry``) replace the
     file's values when given. Relative work folders are relative to the current directory."""
-    import yaml
-
     path = pipeline_path(name_or_path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise UserInputError(f"{path}: not valid YAML ({first})") from e
+    raw = read_yaml_file(path)
     if not isinstance(raw, dict):
         raise UserInputError(f"{path}: a pipeline file is a mapping with work_dir, steps and step sections")
     _check_keys(path, "the pipeline", raw, _TOP)
